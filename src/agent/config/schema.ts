@@ -1,0 +1,184 @@
+// Config schemas: each plugin describes its keys once, with types and defaults. The same description
+// generates the default config, merges a user's table over the defaults, and reports every problem with
+// the key's full path and, for unknown keys, the closest valid one. Main thread only.
+
+import { parseDuration, DurationError } from '../../protocol/duration.js';
+import { closest } from '../../protocol/suggest.js';
+
+/** Collects problems instead of stopping at the first, so `config validate` reports them all. */
+export class Problems {
+  readonly list: string[] = [];
+  add(path: string, message: string): void {
+    this.list.push(path ? `${path}: ${message}` : message);
+  }
+  get empty(): boolean {
+    return this.list.length === 0;
+  }
+}
+
+export interface Schema<T> {
+  /** Type name for messages: "a string", "a boolean", … */
+  readonly expected: string;
+  defaultValue(): T;
+  /** Checks `value` (never undefined) and returns it with defaults filled in. */
+  parse(value: unknown, path: string, problems: Problems): T;
+}
+
+export type Infer<S> = S extends Schema<infer T> ? T : never;
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return value instanceof Date ? 'a date' : 'a table';
+  if (typeof value === 'bigint') return `the integer ${value}`;
+  return `${typeof value === 'string' ? 'the string' : 'the ' + typeof value} ${JSON.stringify(value)}`;
+}
+
+function leaf<T>(expected: string, def: T, check: (v: unknown) => string | undefined): Schema<T> {
+  return {
+    expected,
+    defaultValue: () => structuredClone(def),
+    parse(value, path, problems) {
+      const why = check(value);
+      if (why !== undefined) {
+        problems.add(path, why);
+        return structuredClone(def);
+      }
+      return value as T;
+    },
+  };
+}
+
+export interface NumberBounds {
+  min?: number;
+  max?: number;
+}
+
+function bounded(value: number, b: NumberBounds): string | undefined {
+  if (b.min !== undefined && value < b.min) return `must be >= ${b.min}, got ${value}`;
+  if (b.max !== undefined && value > b.max) return `must be <= ${b.max}, got ${value}`;
+  return undefined;
+}
+
+export const t = {
+  bool(def: boolean): Schema<boolean> {
+    return leaf('a boolean', def, (v) => (typeof v === 'boolean' ? undefined : `expected a boolean (true or false), got ${describe(v)}`));
+  },
+  string(def: string, opts: { nonEmpty?: boolean } = {}): Schema<string> {
+    return leaf('a string', def, (v) => {
+      if (typeof v !== 'string') return `expected a string, got ${describe(v)}`;
+      if (opts.nonEmpty && v === '') return 'must not be empty';
+      return undefined;
+    });
+  },
+  int(def: number, bounds: NumberBounds = {}): Schema<number> {
+    return leaf('an integer', def, (v) => {
+      if (typeof v === 'bigint') return `${v} is too large; ${bounds.max !== undefined ? `must be <= ${bounds.max}` : 'must fit in 53 bits'}`;
+      if (typeof v !== 'number' || !Number.isInteger(v)) return `expected an integer, got ${describe(v)}`;
+      return bounded(v, bounds);
+    });
+  },
+  float(def: number, bounds: NumberBounds = {}): Schema<number> {
+    return leaf('a number', def, (v) => {
+      if (typeof v !== 'number' || Number.isNaN(v)) return `expected a number, got ${describe(v)}`;
+      return bounded(v, bounds);
+    });
+  },
+  /** A humantime duration, kept as the user's string; read it with `parseDuration`. */
+  duration(def: string, opts: { min?: string; max?: string } = {}): Schema<string> {
+    const minNs = opts.min === undefined ? 1n : parseDuration(opts.min);
+    const maxNs = opts.max === undefined ? undefined : parseDuration(opts.max);
+    return leaf('a duration', def, (v) => {
+      if (typeof v !== 'string') return `expected a duration string such as "10ms" or "1m30s", got ${describe(v)}`;
+      let ns: bigint;
+      try {
+        ns = parseDuration(v);
+      } catch (e) {
+        return e instanceof DurationError ? e.message : String(e);
+      }
+      if (ns < minNs) return `${JSON.stringify(v)} is too short; the minimum is ${opts.min ?? '1ns'}`;
+      if (maxNs !== undefined && ns > maxNs) return `${JSON.stringify(v)} is too long; the maximum is ${opts.max}`;
+      return undefined;
+    });
+  },
+  oneOf<const V extends string>(values: readonly V[], def: V): Schema<V> {
+    return leaf(`one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, def, (v) => {
+      if (typeof v === 'string' && (values as readonly string[]).includes(v)) return undefined;
+      const hint = typeof v === 'string' ? closest(v, values) : undefined;
+      return `expected one of ${values.map((x) => JSON.stringify(x)).join(', ')}, got ${describe(v)}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ''}`;
+    });
+  },
+  list<T>(item: Schema<T>, def: T[]): Schema<T[]> {
+    return {
+      expected: `an array of ${item.expected}`,
+      defaultValue: () => structuredClone(def),
+      parse(value, path, problems) {
+        if (!Array.isArray(value)) {
+          problems.add(path, `expected an array of ${item.expected}, got ${describe(value)}`);
+          return structuredClone(def);
+        }
+        return value.map((v, i) => item.parse(v, `${path}[${i}]`, problems));
+      },
+    };
+  },
+  /** A key that may be absent; it has no default and is omitted from generated configs. */
+  optional<T>(inner: Schema<T>): Schema<T | undefined> {
+    return {
+      expected: inner.expected,
+      defaultValue: () => undefined,
+      parse: (value, path, problems) => inner.parse(value, path, problems),
+    };
+  },
+  /** A table with known keys: unknown keys are errors; missing keys take their defaults. */
+  table<F extends Record<string, Schema<unknown>>>(fields: F): Schema<{ [K in keyof F]: Infer<F[K]> }> {
+    type Out = { [K in keyof F]: Infer<F[K]> };
+    const keys = Object.keys(fields);
+    return {
+      expected: 'a table',
+      defaultValue() {
+        const out: Record<string, unknown> = {};
+        for (const k of keys) {
+          const v = fields[k]!.defaultValue();
+          if (v !== undefined) out[k] = v;
+        }
+        return out as Out;
+      },
+      parse(value, path, problems) {
+        if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Date) {
+          problems.add(path, `expected a table, got ${describe(value)}`);
+          return this.defaultValue();
+        }
+        const input = value as Record<string, unknown>;
+        const out: Record<string, unknown> = {};
+        for (const k of Object.keys(input)) {
+          if (!(k in fields)) {
+            const hint = closest(k, keys);
+            problems.add(path ? `${path}.${k}` : k, `unknown key${hint ? `; did you mean "${hint}"?` : ''} (valid keys: ${keys.join(', ')})`);
+          }
+        }
+        for (const k of keys) {
+          const keyPath = path ? `${path}.${k}` : k;
+          const v = input[k] === undefined ? fields[k]!.defaultValue() : fields[k]!.parse(input[k], keyPath, problems);
+          if (v !== undefined) out[k] = v;
+        }
+        return out as Out;
+      },
+    };
+  },
+  /** A table whose keys are free names (e.g. formulas), each holding a value of `item`. */
+  map<T>(item: Schema<T>, def: Record<string, T> = {}): Schema<Record<string, T>> {
+    return {
+      expected: 'a table',
+      defaultValue: () => structuredClone(def),
+      parse(value, path, problems) {
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+          problems.add(path, `expected a table, got ${describe(value)}`);
+          return structuredClone(def);
+        }
+        const out: Record<string, T> = {};
+        for (const [k, v] of Object.entries(value)) out[k] = item.parse(v, `${path}.${k}`, problems);
+        return out;
+      },
+    };
+  },
+};

@@ -1,0 +1,38 @@
+// What the control path knows about the running agent. The supervisor (src/agent) implements this
+// interface; the socket server and command dispatcher (main thread) only ever see it.
+
+export type ElementKind = 'source' | 'transform' | 'output';
+export type ElementState = 'starting' | 'running' | 'paused' | 'stopping' | 'stopped' | 'failed' | 'restarting';
+
+export interface ElementSummary {
+  /** Canonical name: `source/procfs/memory`. */
+  readonly name: string;
+  readonly kind: ElementKind;
+  readonly plugin: string;
+  readonly element: string;
+  readonly state: ElementState;
+  /** Humantime poll interval of a managed source. */
+  readonly period?: string;
+  /** polls, points_in, points_out, batches_in, batches_out, missed_ticks, dropped, restarts, … */
+  readonly counters: Readonly<Record<string, number>>;
+  readonly lastError?: string;
+}
+
+export type ControlAction =
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'stop' }
+  | { type: 'set-period'; periodNs: bigint; text: string }
+  | { type: 'trigger-now' };
+
+export interface ControlTarget {
+  /** Every element, sources then transforms then outputs, in creation order. */
+  elements(): ElementSummary[];
+  /**
+   * Applies `action` to each named element; resolves once every element has applied it (or failed to).
+   * Returns one error message per element that could not apply it (empty when all succeeded).
+   */
+  apply(names: readonly string[], action: ControlAction): Promise<Array<{ name: string; error: string }>>;
+  /** Starts the agent's shutdown (returns at once; the reply is sent before the agent exits). */
+  shutdown(): void;
+}

@@ -1,0 +1,256 @@
+// The measurement batch: the only thing that travels on the data path. Used by every thread.
+//
+// A batch is columnar. All numeric columns live in ONE ArrayBuffer that is transferred (not copied) from
+// worker to worker; strings (resource/consumer kinds and ids, attribute keys and string values) are interned
+// into a small per-batch table that is structured-cloned with it. Because the string table belongs to the
+// batch, no thread needs to share an intern table with another, and a restarted worker starts clean.
+//
+// Layout of the buffer for capacity C (byte offsets, all 8-aligned):
+//   value     Float64[C]  f64 value, or a u64 as two Uint32 words (lo, hi) in the same 8 bytes
+//   tsSec     Float64[C]  whole seconds since the Unix epoch
+//   tsNsec    Uint32[C]   nanoseconds within the second (0..999 999 999)
+//   metric    Uint32[C]   metric id from the registry
+//   resKind, resId, consKind, consId   Uint32[C]   indexes into `strings`
+//   attrs     Uint32[C]   0 = no attributes, k = attribute set k-1 in `attrSets`
+//   type      Uint8[C]    ValueType of the value slot
+
+export const F64 = 0;
+export const U64 = 1;
+export type ValueType = typeof F64 | typeof U64;
+
+/** An attribute value as Alumet types it. `bigint` is a u64; a plain number is an f64. */
+export type AttrValue = string | number | bigint | boolean | bigint[];
+/** Ordered attributes of a point: [key, value] pairs. */
+export type Attributes = ReadonlyArray<readonly [string, AttrValue]>;
+
+/** The serialisable form of a batch, as it crosses a MessagePort (`buffer` goes in the transfer list). */
+export interface WireBatch {
+  readonly type: 'batch';
+  buffer: ArrayBuffer;
+  length: number;
+  capacity: number;
+  strings: string[];
+  attrSets: Attributes[];
+}
+
+const U32_COLUMNS = 8; // tsNsec, metric, resKind, resId, consKind, consId, attrs (+1 word of padding budget)
+
+function bytesFor(capacity: number): number {
+  const c8 = Math.ceil(capacity / 8) * 8; // keeps every column 8-byte aligned
+  return c8 * (8 + 8 + 4 * U32_COLUMNS + 1);
+}
+
+/** A timestamp with exact nanoseconds. `sec` is an integer number of seconds since the Unix epoch. */
+export interface Timestamp {
+  readonly sec: number;
+  readonly nsec: number;
+}
+
+export class Batch {
+  length: number;
+  readonly capacity: number;
+  readonly buffer: ArrayBuffer;
+  readonly strings: string[];
+  readonly attrSets: Attributes[];
+
+  readonly value: Float64Array;
+  readonly valueWords: Uint32Array;
+  readonly tsSec: Float64Array;
+  readonly tsNsec: Uint32Array;
+  readonly metric: Uint32Array;
+  readonly resKind: Uint32Array;
+  readonly resId: Uint32Array;
+  readonly consKind: Uint32Array;
+  readonly consId: Uint32Array;
+  readonly attrs: Uint32Array;
+  readonly type: Uint8Array;
+
+  #stringIndex: Map<string, number> | undefined;
+
+  constructor(capacity: number, buffer?: ArrayBuffer, length = 0, strings: string[] = [], attrSets: Attributes[] = []) {
+    this.capacity = Math.max(1, capacity);
+    const c8 = Math.ceil(this.capacity / 8) * 8;
+    this.buffer = buffer ?? new ArrayBuffer(bytesFor(this.capacity));
+    this.length = length;
+    this.strings = strings;
+    this.attrSets = attrSets;
+    let off = 0;
+    this.value = new Float64Array(this.buffer, off, c8);
+    this.valueWords = new Uint32Array(this.buffer, off, c8 * 2);
+    off += 8 * c8;
+    this.tsSec = new Float64Array(this.buffer, off, c8);
+    off += 8 * c8;
+    const u32 = (): Uint32Array => {
+      const a = new Uint32Array(this.buffer, off, c8);
+      off += 4 * c8;
+      return a;
+    };
+    this.tsNsec = u32();
+    this.metric = u32();
+    this.resKind = u32();
+    this.resId = u32();
+    this.consKind = u32();
+    this.consId = u32();
+    this.attrs = u32();
+    off += 4 * c8; // padding column keeps the layout formula simple
+    this.type = new Uint8Array(this.buffer, off, c8);
+  }
+
+  static fromWire(w: WireBatch): Batch {
+    return new Batch(w.capacity, w.buffer, w.length, w.strings, w.attrSets);
+  }
+
+  /** Detaches the buffer into a message: after this call the batch must not be used (ownership moved). */
+  toWire(): { message: WireBatch; transfer: ArrayBuffer[] } {
+    return {
+      message: { type: 'batch', buffer: this.buffer, length: this.length, capacity: this.capacity, strings: this.strings, attrSets: this.attrSets },
+      transfer: [this.buffer],
+    };
+  }
+
+  /** A deep copy, for fan-out: every receiver but the last gets a clone. */
+  clone(): Batch {
+    return new Batch(this.capacity, this.buffer.slice(0), this.length, this.strings.slice(), this.attrSets.slice());
+  }
+
+  /** Index of `s` in this batch's string table, adding it if needed. */
+  intern(s: string): number {
+    let index = this.#stringIndex;
+    if (index === undefined) {
+      index = new Map();
+      for (let i = 0; i < this.strings.length; i++) index.set(this.strings[i]!, i);
+      this.#stringIndex = index;
+    }
+    let id = index.get(s);
+    if (id === undefined) {
+      id = this.strings.length;
+      this.strings.push(s);
+      index.set(s, id);
+    }
+    return id;
+  }
+
+  /** Registers an attribute set and returns the value for the `attrs` column. */
+  addAttrSet(attrs: Attributes | undefined): number {
+    if (attrs === undefined || attrs.length === 0) return 0;
+    this.attrSets.push(attrs);
+    return this.attrSets.length;
+  }
+
+  isU64(i: number): boolean {
+    return this.type[i] === U64;
+  }
+
+  /** The value as a JS number (u64 above 2^53 loses precision: use `u64At` where exactness matters). */
+  numberAt(i: number): number {
+    if (this.type[i] === U64) return this.valueWords[2 * i + 1]! * 4294967296 + this.valueWords[2 * i]!;
+    return this.value[i]!;
+  }
+
+  /** The exact u64 value of point `i` (which must be a u64 point). */
+  u64At(i: number): bigint {
+    return (BigInt(this.valueWords[2 * i + 1]!) << 32n) | BigInt(this.valueWords[2 * i]!);
+  }
+
+  setU64(i: number, v: number | bigint): void {
+    this.type[i] = U64;
+    if (typeof v === 'bigint') {
+      this.valueWords[2 * i] = Number(v & 0xffffffffn);
+      this.valueWords[2 * i + 1] = Number((v >> 32n) & 0xffffffffn);
+    } else {
+      const x = v > 0 ? Math.floor(v) : 0; // Alumet's `as u64`: negatives and NaN become 0
+      this.valueWords[2 * i] = x % 4294967296;
+      this.valueWords[2 * i + 1] = Math.min(Math.floor(x / 4294967296), 0xffffffff);
+    }
+  }
+
+  setF64(i: number, v: number): void {
+    this.type[i] = F64;
+    this.value[i] = v;
+  }
+
+  attributesAt(i: number): Attributes {
+    const a = this.attrs[i]!;
+    return a === 0 ? EMPTY_ATTRS : this.attrSets[a - 1]!;
+  }
+
+  /** Copies point `i` of `src` (another batch) to the end of this one. The caller ensures capacity. */
+  copyPointFrom(src: Batch, i: number): number {
+    const j = this.length++;
+    // Copy the raw words, not the Float64: a u64 bit pattern may read as a NaN, which need not round-trip.
+    this.valueWords[2 * j] = src.valueWords[2 * i]!;
+    this.valueWords[2 * j + 1] = src.valueWords[2 * i + 1]!;
+    this.type[j] = src.type[i]!;
+    this.tsSec[j] = src.tsSec[i]!;
+    this.tsNsec[j] = src.tsNsec[i]!;
+    this.metric[j] = src.metric[i]!;
+    if (src.strings === this.strings) {
+      this.resKind[j] = src.resKind[i]!;
+      this.resId[j] = src.resId[i]!;
+      this.consKind[j] = src.consKind[i]!;
+      this.consId[j] = src.consId[i]!;
+    } else {
+      this.resKind[j] = this.intern(src.strings[src.resKind[i]!]!);
+      this.resId[j] = this.intern(src.strings[src.resId[i]!]!);
+      this.consKind[j] = this.intern(src.strings[src.consKind[i]!]!);
+      this.consId[j] = this.intern(src.strings[src.consId[i]!]!);
+    }
+    const a = src.attrs[i]!;
+    this.attrs[j] = a === 0 ? 0 : src.attrSets === this.attrSets ? a : this.addAttrSet(src.attrSets[a - 1]);
+    return j;
+  }
+
+  /** A new batch holding the points for which `keep(i)` is true, sharing this batch's tables. */
+  filter(keep: (i: number) => boolean): Batch {
+    const out = new Batch(Math.max(1, this.length), undefined, 0, this.strings, this.attrSets);
+    for (let i = 0; i < this.length; i++) if (keep(i)) out.copyPointFrom(this, i);
+    return out;
+  }
+
+  /** A batch with room for `extra` more points, holding this batch's points (this batch if it has room). */
+  withRoom(extra: number): Batch {
+    if (this.length + extra <= this.capacity) return this;
+    const out = new Batch(this.length + extra, undefined, 0, this.strings, this.attrSets);
+    for (let i = 0; i < this.length; i++) out.copyPointFrom(this, i);
+    return out;
+  }
+
+  timestampAt(i: number): Timestamp {
+    return { sec: this.tsSec[i]!, nsec: this.tsNsec[i]! };
+  }
+
+  /** Convenience view for plugin authors and tests; not for the hot path. */
+  *points(): IterableIterator<PointView> {
+    for (let i = 0; i < this.length; i++) yield this.pointAt(i);
+  }
+
+  pointAt(i: number): PointView {
+    return {
+      metric: this.metric[i]!,
+      timestamp: this.timestampAt(i),
+      value: this.type[i] === U64 ? this.u64At(i) : this.value[i]!,
+      resource: { kind: this.strings[this.resKind[i]!]!, id: this.strings[this.resId[i]!]! },
+      consumer: { kind: this.strings[this.consKind[i]!]!, id: this.strings[this.consId[i]!]! },
+      attributes: this.attributesAt(i),
+    };
+  }
+}
+
+const EMPTY_ATTRS: Attributes = Object.freeze([]) as Attributes;
+
+export interface ResourceRef {
+  readonly kind: string;
+  readonly id: string;
+}
+
+export const LOCAL_MACHINE: ResourceRef = Object.freeze({ kind: 'local_machine', id: '' });
+
+export interface PointView {
+  metric: number;
+  timestamp: Timestamp;
+  /** bigint for u64 points, number for f64 points */
+  value: number | bigint;
+  resource: ResourceRef;
+  consumer: ResourceRef;
+  attributes: Attributes;
+}

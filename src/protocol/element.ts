@@ -1,0 +1,74 @@
+// The element API: what a plugin's element module exports. Element modules run inside worker threads and
+// import only from src/protocol, node:*, and their own plugin folder.
+
+import type { Batch, Timestamp } from './batch.js';
+import type { BatchBuilder } from './batch-builder.js';
+import type { MetricInfo } from './metrics.js';
+
+/** Minimal logger shape (a pino child logger in practice). */
+export interface Log {
+  error(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  info(obj: unknown, msg?: string): void;
+  debug(obj: unknown, msg?: string): void;
+}
+
+export interface ElementContext {
+  /** Canonical name, e.g. `source/procfs/memory`. */
+  readonly name: string;
+  readonly log: Log;
+  /** Every metric registered so far, by id; kept up to date as metrics are added at run time. */
+  readonly metrics: ReadonlyMap<number, MetricInfo>;
+}
+
+/** A managed source: the host calls `poll` on its schedule (or on trigger-now). */
+export interface Source {
+  /** Push this poll's points into `out`; `ts` is the tick's timestamp. Throw `SourceEnded` to end normally. */
+  poll(out: BatchBuilder, ts: Timestamp): void | Promise<void>;
+  /** Called when the source is paused (Alumet's `reset`). */
+  reset?(): void;
+  close?(): void | Promise<void>;
+}
+
+/** A transform: gets each batch and returns the batch to forward (the same one, modified, or a new one). */
+export interface Transform {
+  apply(batch: Batch): Batch | Promise<Batch>;
+  finish?(): void | Promise<void>;
+}
+
+/** An output: writes each batch, in order. Once `write` resolves the batch is done with. */
+export interface Output {
+  write(batch: Batch): void | Promise<void>;
+  close?(): void | Promise<void>;
+}
+
+/** Thrown by `Source.poll` to say the thing it measured is gone (a process ended): flush and stop quietly. */
+export class SourceEnded extends Error {
+  override readonly name = 'SourceEnded';
+}
+
+export type ElementKind = 'source' | 'transform' | 'output';
+
+export interface SourceModule<C> {
+  readonly kind: 'source';
+  create(config: C, ctx: ElementContext): Source | Promise<Source>;
+}
+export interface TransformModule<C> {
+  readonly kind: 'transform';
+  create(config: C, ctx: ElementContext): Transform | Promise<Transform>;
+}
+export interface OutputModule<C> {
+  readonly kind: 'output';
+  create(config: C, ctx: ElementContext): Output | Promise<Output>;
+}
+export type ElementModule<C = unknown> = SourceModule<C> | TransformModule<C> | OutputModule<C>;
+
+export function defineSource<C>(create: SourceModule<C>['create']): SourceModule<C> {
+  return { kind: 'source', create };
+}
+export function defineTransform<C>(create: TransformModule<C>['create']): TransformModule<C> {
+  return { kind: 'transform', create };
+}
+export function defineOutput<C>(create: OutputModule<C>['create']): OutputModule<C> {
+  return { kind: 'output', create };
+}
