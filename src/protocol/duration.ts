@@ -21,31 +21,41 @@ units(2_630_016_000_000_000n, 'M', 'month', 'months'); // 30.44 days, as humanti
 units(31_557_600_000_000_000n, 'y', 'year', 'years'); // 365.25 days
 
 const EXAMPLES = '"100us", "10ms", "1s", "2m", "1h", "1m30s"';
-const PART = /\s*(\d+)\s*([^\d\s]+)/y;
+// A part is digits then a unit, with nothing between them; parts may be separated by spaces ("1m 30s").
+const PART = /(\d+)(\p{L}*)/uy;
 
 /** Parses a duration into nanoseconds; throws a DurationError that names the input and what is wrong. */
 export function parseDuration(input: string): bigint {
   const text = input.trim();
   if (text === '') throw new DurationError(`empty duration; write a number and a unit: ${EXAMPLES}`);
+  const fail = (why: string): DurationError =>
+    new DurationError(`${JSON.stringify(input)} is not a duration (${why}); write a number and a unit: ${EXAMPLES}`);
   let total = 0n;
-  PART.lastIndex = 0;
   let pos = 0;
   while (pos < text.length) {
     PART.lastIndex = pos;
     const m = PART.exec(text);
     if (m === null) {
-      const rest = text.slice(pos).trim();
-      const why = /^\d+$/.test(rest) ? `the number ${rest} has no unit` : `cannot read ${JSON.stringify(rest)}`;
-      throw new DurationError(`${JSON.stringify(input)} is not a duration (${why}); write a number and a unit: ${EXAMPLES}`);
+      const rest = text.slice(pos);
+      if (pos === 0 && /^[-+]\d/.test(rest)) throw fail('a duration has no sign');
+      throw fail(`cannot read ${JSON.stringify(rest)}`);
     }
-    const factor = NS_PER[m[2]!];
+    const [whole, digits, unit] = m;
+    pos += whole.length;
+    if (text[pos] === '.' || text[pos] === ',') throw fail('fractions are not supported; combine units instead, e.g. "1s500ms" for 1.5 s');
+    if (unit === '') {
+      const next = /^\s+(\p{L}+)/u.exec(text.slice(pos));
+      if (next !== null) throw fail(`no space is allowed between a number and its unit: "${digits}${next[1]}"`);
+      throw fail(pos === text.length ? `the number ${digits} has no unit` : `cannot read ${JSON.stringify(text.slice(pos - digits.length))}`);
+    }
+    const factor = NS_PER[unit];
     if (factor === undefined) {
       throw new DurationError(
-        `${JSON.stringify(input)} is not a duration: unknown unit ${JSON.stringify(m[2])}; valid units are ns, us, ms, s, m, h, d, w, M, y; for example ${EXAMPLES}`,
+        `${JSON.stringify(input)} is not a duration: unknown unit ${JSON.stringify(unit)}; valid units are ns, us, ms, s, m, h, d, w, M, y; for example ${EXAMPLES}`,
       );
     }
-    total += BigInt(m[1]!) * factor;
-    pos = PART.lastIndex;
+    total += BigInt(digits) * factor;
+    while (pos < text.length && /\s/.test(text[pos]!)) pos++;
   }
   return total;
 }

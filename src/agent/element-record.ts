@@ -1,0 +1,56 @@
+// The supervisor's record of one element (main thread): identity, state, counters and restart history.
+
+import { ElementCounters } from '../protocol/counters.js';
+import type { ElementKind } from '../protocol/element.js';
+import type { ElementSpec, RunState } from '../protocol/messages.js';
+import type { ElementState } from '../control/control-target.js';
+
+/** What a plugin declares; the supervisor turns it into a record and a worker. */
+export interface ElementDecl {
+  readonly kind: ElementKind;
+  readonly plugin: string;
+  readonly element: string;
+  readonly moduleUrl: string;
+  readonly config: unknown;
+  readonly pollNs?: bigint;
+  readonly flushNs?: bigint;
+}
+
+export class ElementRecord {
+  readonly id: number;
+  readonly decl: ElementDecl;
+  readonly name: string;
+  readonly counters = new ElementCounters();
+  state: ElementState = 'starting';
+  /** What the user asked for (pause survives a restart). */
+  desired: RunState = 'running';
+  pollNs: bigint | undefined;
+  lastError: string | undefined;
+  restarts = 0;
+  restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(id: number, decl: ElementDecl) {
+    this.id = id;
+    this.decl = decl;
+    this.name = `${decl.kind}/${decl.plugin}/${decl.element}`;
+    this.pollNs = decl.pollNs;
+  }
+
+  get kind(): ElementKind {
+    return this.decl.kind;
+  }
+
+  spec(): ElementSpec {
+    return {
+      id: this.id,
+      name: this.name,
+      kind: this.decl.kind,
+      moduleUrl: this.decl.moduleUrl,
+      config: this.decl.config,
+      pollNs: this.pollNs,
+      flushNs: this.decl.flushNs,
+      initialState: this.desired,
+      counters: this.counters.shared,
+    };
+  }
+}

@@ -1,0 +1,81 @@
+// Messages shared by the supervisor (main thread) and the element workers: what travels on data links,
+// what a worker is started with, the control API it exposes, and the events it reports.
+
+import type { MessagePort } from 'node:worker_threads';
+import type { WireBatch } from './batch.js';
+import type { ElementKind } from './element.js';
+import type { MetricInfo } from './metrics.js';
+
+/** Downstream → upstream: `n` more batches may be sent on this link. */
+export interface CreditGrant {
+  readonly type: 'credit';
+  readonly n: number;
+}
+/** Upstream → downstream: nothing more will come on this link (the last message on it). */
+export interface EndOfStream {
+  readonly type: 'end';
+}
+/** Downstream → upstream: stop sending on this link and answer with `end` (a stopping output drains). */
+export interface CloseRequest {
+  readonly type: 'closing';
+}
+export type DataMessage = WireBatch | CreditGrant | EndOfStream | CloseRequest;
+
+export type RunState = 'running' | 'paused';
+
+/** One element as the supervisor describes it to a worker. */
+export interface ElementSpec {
+  readonly id: number;
+  readonly name: string;
+  readonly kind: ElementKind;
+  readonly moduleUrl: string;
+  readonly config: unknown;
+  /** Managed sources: poll and flush periods in nanoseconds. */
+  readonly pollNs?: bigint;
+  readonly flushNs?: bigint;
+  readonly initialState: RunState;
+  /** SharedArrayBuffer behind this element's ElementCounters. */
+  readonly counters: SharedArrayBuffer;
+}
+
+export interface WorkerInit {
+  readonly control: MessagePort;
+  readonly logLevel: string;
+  readonly pretty: boolean;
+  readonly metrics: MetricInfo[];
+  readonly batchWindow: number;
+  readonly outputBacklog: number;
+  /** The elements this worker hosts at start (one, except on pool threads). */
+  readonly elements: ElementSpec[];
+  /** Pool threads host many sources and must never block their event loop. */
+  readonly shared: boolean;
+}
+
+/** Worker → supervisor, on the worker's parentPort. */
+export type WorkerEvent =
+  | { readonly type: 'failed'; readonly id: number; readonly error: string }
+  | { readonly type: 'ended'; readonly id: number; readonly reason: string };
+
+/** The control API every worker exposes over comlink. Calls resolve once the request has taken effect. */
+export interface WorkerControl {
+  ping(): string;
+  addElement(spec: ElementSpec): Promise<void>;
+  removeElement(id: number): Promise<void>;
+  /** Starts the elements (after the supervisor has wired their links). */
+  start(): void;
+  pause(id: number): Promise<void>;
+  resume(id: number): Promise<void>;
+  /** Source: final flush, end its links. Output: drain what is queued, close. Resolves when done. */
+  stop(id: number): Promise<void>;
+  setPeriod(id: number, periodNs: bigint): Promise<void>;
+  triggerNow(id: number): Promise<void>;
+  /** Re-creates a failed element's instance in place (same links, same counters). */
+  restart(id: number): Promise<void>;
+  /** Transforms and outputs: resolves once every input has ended and all data is forwarded or written. */
+  drain(): Promise<void>;
+  attachOutput(linkId: number, port: MessagePort): void;
+  attachInput(linkId: number, port: MessagePort): void;
+  detachInput(linkId: number): void;
+  detachOutput(linkId: number): void;
+  metricsAdded(metrics: MetricInfo[]): void;
+}

@@ -1,0 +1,184 @@
+// An output running in its own worker: batches from every upstream link are written one at a time, in
+// arrival order. Paused (or failed and waiting for its restart), it keeps a bounded backlog that it writes
+// on resume, dropping the oldest batches beyond the limit (counted). Worker thread.
+
+import type { Batch } from '../protocol/batch.js';
+import { ElementCounters } from '../protocol/counters.js';
+import type { ElementContext, Output, OutputModule } from '../protocol/element.js';
+import type { ElementSpec } from '../protocol/messages.js';
+import { Inputs } from './links.js';
+import type { ActorEvents } from './source-actor.js';
+
+export class OutputActor {
+  readonly spec: ElementSpec;
+  readonly counters: ElementCounters;
+  readonly inputs: Inputs;
+  readonly #module: OutputModule<unknown>;
+  readonly #ctx: ElementContext;
+  readonly #events: ActorEvents;
+  readonly #backlogLimit: number;
+  #output: Output | undefined;
+  /** Batches received and not yet written; acknowledged upstream once written (or once held in backlog). */
+  #queue: Array<{ batch: Batch; ack: () => void }> = [];
+  #backlog: Batch[] = [];
+  #backlogPoints = 0;
+  #writing = false;
+  #paused: boolean;
+  #failed = false;
+  #closed = false;
+  #draining: Array<() => void> = [];
+
+  constructor(spec: ElementSpec, module: OutputModule<unknown>, ctx: ElementContext, backlogLimit: number, events: ActorEvents) {
+    this.spec = spec;
+    this.counters = new ElementCounters(spec.counters);
+    this.#module = module;
+    this.#ctx = ctx;
+    this.#events = events;
+    this.#backlogLimit = backlogLimit;
+    this.#paused = spec.initialState === 'paused';
+    this.inputs = new Inputs(
+      (batch, ack) => {
+        this.counters.add('batches_in', 1);
+        this.counters.add('points_in', batch.length);
+        if (this.#holding) {
+          this.#hold(batch);
+          ack();
+        } else {
+          this.#queue.push({ batch, ack });
+          void this.#pump();
+        }
+      },
+      () => void this.#pump(),
+    );
+  }
+
+  async init(): Promise<void> {
+    this.#output = await this.#module.create(this.spec.config, this.#ctx);
+  }
+
+  get #holding(): boolean {
+    return this.#paused || this.#failed;
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    void this.#pump();
+  }
+
+  async restart(): Promise<void> {
+    await this.#closeOutput();
+    await this.init();
+    this.#failed = false;
+    void this.#pump();
+  }
+
+  /** Stops receiving, writes everything already received (backlog included), closes. */
+  stop(): Promise<void> {
+    this.inputs.requestClose();
+    return this.drain();
+  }
+
+  /** Resolves once every input has ended and everything received is written and the output closed. */
+  drain(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#draining.push(resolve);
+      void this.#pump();
+    });
+  }
+
+  #hold(batch: Batch): void {
+    this.#backlog.push(batch);
+    this.#backlogPoints += batch.length;
+    let dropped = 0;
+    while (this.#backlogPoints > this.#backlogLimit && this.#backlog.length > 1) {
+      const old = this.#backlog.shift()!;
+      this.#backlogPoints -= old.length;
+      dropped += old.length;
+    }
+    if (dropped > 0) {
+      if (this.counters.get('dropped_backlog') === 0) {
+        this.#ctx.log.warn(`${this.spec.name} backlog is full (${this.#backlogLimit} points): dropping the oldest points`);
+      }
+      this.counters.add('dropped_backlog', dropped);
+    }
+    this.counters.set('backlog_points', this.#backlogPoints);
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#writing) return;
+    this.#writing = true;
+    try {
+      const draining = this.#draining.length > 0;
+      // On resume, and at the end of a drain even while paused, the backlog is written first, in order.
+      if ((!this.#holding || (draining && !this.#failed)) && this.#backlog.length > 0) {
+        const backlog = this.#backlog;
+        this.#backlog = [];
+        this.#backlogPoints = 0;
+        this.counters.set('backlog_points', 0);
+        for (let i = 0; i < backlog.length; i++) {
+          if (!(await this.#write(backlog[i]!))) {
+            for (const b of backlog.slice(i).reverse()) this.#backlog.unshift(b);
+            this.#backlogPoints = this.#backlog.reduce((n, b) => n + b.length, 0);
+            this.counters.set('backlog_points', this.#backlogPoints);
+            break;
+          }
+        }
+      }
+      while (this.#queue.length > 0) {
+        if (this.#holding && !(this.#draining.length > 0 && !this.#failed)) {
+          for (const { batch, ack } of this.#queue.splice(0)) {
+            this.#hold(batch);
+            ack();
+          }
+          break;
+        }
+        const { batch, ack } = this.#queue.shift()!;
+        if (!(await this.#write(batch))) this.#hold(batch);
+        ack();
+      }
+    } finally {
+      this.#writing = false;
+    }
+    if (this.#draining.length > 0 && this.inputs.open === 0 && this.#queue.length === 0 && (this.#backlog.length === 0 || this.#failed)) {
+      if (this.#backlogPoints > 0) {
+        // A failed output that was given up on cannot write its backlog: account for it.
+        this.counters.add('dropped_crash', this.#backlogPoints);
+        this.#ctx.log.error(`${this.spec.name} closes failed with ${this.#backlogPoints} points unwritten`);
+      }
+      await this.#closeOutput();
+      this.#closed = true;
+      for (const resolve of this.#draining.splice(0)) resolve();
+    }
+  }
+
+  /** Writes one batch; false if the output is failed (the caller keeps the batch for after the restart). */
+  async #write(batch: Batch): Promise<boolean> {
+    if (this.#failed || this.#output === undefined) return false;
+    try {
+      await this.#output.write(batch);
+      this.counters.add('points_out', batch.length);
+      this.counters.add('batches_out', 1);
+      return true;
+    } catch (e) {
+      this.#failed = true;
+      this.counters.add('errors', 1);
+      this.#events.failed(e);
+      return false;
+    }
+  }
+
+  async #closeOutput(): Promise<void> {
+    const output = this.#output;
+    this.#output = undefined;
+    try {
+      await output?.close?.();
+    } catch (e) {
+      this.#ctx.log.warn({ err: e }, `error while closing ${this.spec.name}`);
+    }
+  }
+}

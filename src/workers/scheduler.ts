@@ -1,0 +1,166 @@
+// Drift-free tick scheduler for managed sources. Runs in a worker thread.
+//
+// Tick k falls at t0 + k·period on the monotonic clock, whatever the time polls take; ticks missed while a
+// poll ran long are coalesced into one and counted. Long waits use timers (which free the event loop);
+// the last few milliseconds before a tick, on a thread that hosts a single source, are spent blocked in
+// Atomics.wait on the element's wake cell and then a short spin, because Node timers are only ~1 ms
+// accurate. The supervisor notifies the wake cell with every control request, so a blocked source still
+// answers pause, stop, set-period and trigger-now at once.
+
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { monoMs } from '../protocol/clock.js';
+
+/** Below this much time to the next tick, a precise scheduler blocks instead of using a timer. */
+const PRECISE_WINDOW_MS = 2.5;
+/** The final stretch before a tick is spun, because Atomics.wait can overshoot by tens of microseconds. */
+const SPIN_MS = 0.06;
+
+export interface TickTarget {
+  /** One poll; `manual` is true for trigger-now (which also flushes at once). */
+  tick(manual: boolean): Promise<void> | void;
+  missed(n: number): void;
+}
+
+export class Scheduler {
+  #periodMs: number;
+  #t0 = 0;
+  #k = 0;
+  #state: 'running' | 'paused' | 'stopped';
+  #started = false;
+  readonly #precise: boolean;
+  readonly #wake: Int32Array;
+  readonly #target: TickTarget;
+  #interruptSleep: (() => void) | undefined;
+  #manualWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  #done: Promise<void> | undefined;
+
+  constructor(periodNs: bigint, opts: { precise: boolean; wake: Int32Array; paused: boolean; target: TickTarget }) {
+    this.#periodMs = Number(periodNs) / 1e6;
+    this.#precise = opts.precise;
+    this.#wake = opts.wake;
+    this.#target = opts.target;
+    this.#state = opts.paused ? 'paused' : 'running';
+  }
+
+  get periodNs(): bigint {
+    return BigInt(Math.round(this.#periodMs * 1e6));
+  }
+
+  get paused(): boolean {
+    return this.#state === 'paused';
+  }
+
+  /** Starts the loop; the first tick is immediate (as Alumet's timer, whose start is already due). */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#t0 = monoMs();
+    this.#k = 0;
+    this.#done = this.#loop();
+  }
+
+  pause(): void {
+    if (this.#state === 'running') this.#state = 'paused';
+    this.#interrupt();
+  }
+
+  /** A resumed source restarts its schedule from now, with an immediate poll. */
+  resume(): void {
+    if (this.#state !== 'paused') return;
+    this.#state = 'running';
+    this.#t0 = monoMs();
+    this.#k = 0;
+    this.#interrupt();
+  }
+
+  setPeriod(periodNs: bigint): void {
+    this.#periodMs = Number(periodNs) / 1e6;
+    this.#t0 = monoMs();
+    this.#k = 1;
+    this.#interrupt();
+  }
+
+  /** One extra poll now (also when paused); resolves once that poll has run and been flushed. */
+  triggerNow(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#manualWaiters.push({ resolve, reject });
+      this.#interrupt();
+      if (!this.#started) this.start();
+    });
+  }
+
+  /** Ends the loop after the poll in progress, if any. */
+  async stop(): Promise<void> {
+    this.#state = 'stopped';
+    this.#interrupt();
+    await this.#done;
+    for (const w of this.#manualWaiters.splice(0)) w.reject(new Error('source stopped'));
+  }
+
+  async #loop(): Promise<void> {
+    while (this.#state !== 'stopped') {
+      if (this.#manualWaiters.length > 0) {
+        const waiters = this.#manualWaiters.splice(0);
+        try {
+          await this.#target.tick(true);
+          for (const w of waiters) w.resolve();
+        } catch (e) {
+          for (const w of waiters) w.reject(e);
+        }
+        continue;
+      }
+      if (this.#state === 'paused') {
+        await this.#sleep(Infinity);
+        continue;
+      }
+      const next = this.#t0 + this.#k * this.#periodMs;
+      const remaining = next - monoMs();
+      if (remaining > 0) {
+        if (!this.#precise || remaining > PRECISE_WINDOW_MS) {
+          await this.#sleep(this.#precise ? remaining - PRECISE_WINDOW_MS + 0.5 : remaining);
+          continue;
+        }
+        if (!this.#waitPrecisely(next)) {
+          await yieldToEventLoop(); // a control request is waiting in the port
+          continue;
+        }
+      }
+      const late = monoMs() - next;
+      const missed = late >= this.#periodMs ? Math.floor(late / this.#periodMs) : 0;
+      if (missed > 0) this.#target.missed(missed);
+      this.#k += missed + 1;
+      await this.#target.tick(false);
+      // Let credits and control messages in between ticks (a precise wait blocks the event loop).
+      if (this.#precise) await yieldToEventLoop();
+    }
+  }
+
+  /** Blocks until `deadline`; returns false if woken early by the supervisor. */
+  #waitPrecisely(deadline: number): boolean {
+    const seq = Atomics.load(this.#wake, 0);
+    const blockMs = deadline - SPIN_MS - monoMs();
+    if (blockMs > 0 && Atomics.wait(this.#wake, 0, seq, blockMs) === 'ok') return false;
+    if (Atomics.load(this.#wake, 0) !== seq) return false;
+    while (monoMs() < deadline) {
+      // spin: the remaining time is shorter than the wake-up jitter of a blocked thread
+    }
+    return true;
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(ms) ? setTimeout(done, Math.max(0, ms)) : undefined;
+      function done(): void {
+        if (timer !== undefined) clearTimeout(timer);
+        resolve();
+      }
+      this.#interruptSleep = done;
+    });
+  }
+
+  #interrupt(): void {
+    const wake = this.#interruptSleep;
+    this.#interruptSleep = undefined;
+    wake?.();
+  }
+}
