@@ -157,6 +157,10 @@ export class Batch {
     if (typeof v === 'bigint') {
       this.valueWords[2 * i] = Number(v & 0xffffffffn);
       this.valueWords[2 * i + 1] = Number((v >> 32n) & 0xffffffffn);
+    } else if (v >= 18446744073709551616) {
+      // `as u64` saturates (1e20, Infinity); the word split below would give 0xffffffff_00000000.
+      this.valueWords[2 * i] = 0xffffffff;
+      this.valueWords[2 * i + 1] = 0xffffffff;
     } else {
       const x = v > 0 ? Math.floor(v) : 0; // Alumet's `as u64`: negatives and NaN become 0
       this.valueWords[2 * i] = x % 4294967296;

@@ -1,0 +1,90 @@
+// The csv output element (worker thread): formats each batch into a byte buffer and writes that buffer with
+// one write call, per batch with force_flush, or once ~1 MiB has gathered without it.
+
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { Batch } from '../../protocol/batch.js';
+import { defineOutput, type ElementContext, type Output } from '../../protocol/element.js';
+import { ByteSink } from './byte-sink.js';
+import { CsvFormatter } from './format-rows.js';
+
+/** `[plugins.csv]` as the element receives it (the plugin definition checks it first). */
+export interface CsvOutputConfig {
+  output_path: string;
+  force_flush: boolean;
+  append_unit_to_metric_name: boolean;
+  use_unit_display_name: boolean;
+  csv_delimiter: string;
+  csv_late_delimiter: string;
+}
+
+const BUFFER_LIMIT = 1 << 20;
+
+export class CsvFileOutput implements Output {
+  readonly #path: string;
+  readonly #forceFlush: boolean;
+  readonly #formatter: CsvFormatter;
+  #fd: number | undefined;
+  readonly #sink = new ByteSink(1 << 16);
+
+  constructor(config: CsvOutputConfig, ctx: ElementContext) {
+    this.#path = config.output_path;
+    this.#forceFlush = config.force_flush;
+    this.#formatter = new CsvFormatter(
+      {
+        delimiter: config.csv_delimiter,
+        lateDelimiter: config.csv_late_delimiter,
+        appendUnitToMetricName: config.append_unit_to_metric_name,
+        useUnitDisplayName: config.use_unit_display_name,
+      },
+      ctx.metrics,
+      ctx.log,
+    );
+    try {
+      this.#fd = openSync(this.#path, 'w'); // truncates, as Alumet does at start-up
+    } catch (e) {
+      throw new Error(`${ctx.name}: cannot open output_path ${JSON.stringify(this.#path)} for writing: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  write(batch: Batch): void {
+    if (this.#fd === undefined) throw new Error(`csv: write after close to ${JSON.stringify(this.#path)}`);
+    const sink = this.#sink;
+    if (!this.#formatter.hasHeader && batch.length > 0) sink.text(this.#formatter.header(batch));
+    // A batch that fails to format leaves no half row behind.
+    const mark = sink.length;
+    try {
+      this.#formatter.formatInto(batch, sink);
+    } catch (e) {
+      sink.length = mark;
+      throw e;
+    }
+    if (this.#forceFlush || this.#sink.length >= BUFFER_LIMIT) this.flush();
+  }
+
+  /** Writes everything formatted so far to the file (no fsync: Alumet's flush does not sync either). */
+  flush(): void {
+    const sink = this.#sink;
+    if (sink.length === 0 || this.#fd === undefined) return;
+    let written = 0;
+    try {
+      while (written < sink.length) written += writeSync(this.#fd, sink.buf, written, sink.length - written);
+    } finally {
+      sink.consume(written, BUFFER_LIMIT); // after a failed write (disk full), a retry resumes where it stopped
+    }
+  }
+
+  /** Flushes and closes the file; safe to call twice. A file that never got a point still gets its header. */
+  close(): void {
+    if (this.#fd === undefined) return;
+    try {
+      // Nothing was formatted if the header is still open, so the sink is empty and the header goes first.
+      if (!this.#formatter.hasHeader) this.#sink.text(this.#formatter.header());
+      this.flush();
+    } finally {
+      closeSync(this.#fd);
+      this.#fd = undefined;
+    }
+  }
+}
+
+export default defineOutput<CsvOutputConfig>((config, ctx) => new CsvFileOutput(config, ctx));
