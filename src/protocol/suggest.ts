@@ -28,5 +28,6 @@ export function closest(word: string, candidates: Iterable<string>): string | un
     }
   }
   const limit = Math.max(2, Math.ceil((best?.length ?? 0) / 3));
-  return bestDistance <= limit ? best : undefined;
+  // Replacing every letter of a short word is no typo ("ab" is not a misspelt "xy").
+  return bestDistance <= limit && bestDistance < word.length ? best : undefined;
 }

@@ -151,7 +151,7 @@ export const t = {
         const input = value as Record<string, unknown>;
         const out: Record<string, unknown> = {};
         for (const k of Object.keys(input)) {
-          if (!(k in fields)) {
+          if (!Object.hasOwn(fields, k)) {
             const hint = closest(k, keys);
             problems.add(path ? `${path}.${k}` : k, `unknown key${hint ? `; did you mean "${hint}"?` : ''} (valid keys: ${keys.join(', ')})`);
           }
