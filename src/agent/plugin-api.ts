@@ -28,6 +28,14 @@ export interface PluginStartContext {
   source(name: string, module: URL, config: unknown, trigger: SourceTrigger): void;
   transform(name: string, module: URL, config: unknown): void;
   output(name: string, module: URL, config: unknown): void;
+  /** Serves the control protocol on a Unix socket (the socket-control plugin); started before "agent is ready". */
+  serveControl(options: ControlSocketOptions): void;
+}
+
+export interface ControlSocketOptions {
+  socketPath: string;
+  /** Permission bits of the socket file, e.g. 0o600. */
+  socketMode: number;
 }
 
 export interface PluginDefinition<C> {

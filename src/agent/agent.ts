@@ -1,0 +1,148 @@
+// The agent's lifecycle (main thread): start the enabled plugins (they register metrics and declare
+// elements), start the pipeline through the supervisor, serve the control socket, and shut everything down
+// in order.
+
+import { parseDuration } from '../protocol/duration.js';
+import type { Logger } from '../protocol/logging.js';
+import { parseUnit } from '../protocol/units.js';
+import { F64, U64 } from '../protocol/batch.js';
+import { ControlDispatcher } from '../control/dispatch.js';
+import { SocketServer } from '../control/socket-server.js';
+import type { PipelineSettings } from './config/pipeline-settings.js';
+import type { AnyPlugin, ControlSocketOptions, PluginStartContext } from './plugin-api.js';
+import { MetricRegistry, describeMetric } from './metric-registry.js';
+import type { ElementDecl } from './element-record.js';
+import { Supervisor } from './supervisor.js';
+
+export interface AgentOptions {
+  plugins: ReadonlyArray<{ plugin: AnyPlugin; config: unknown }>;
+  disabled: readonly string[];
+  pipeline: PipelineSettings;
+  log: Logger;
+  logLevel: string;
+  pretty: boolean;
+}
+
+/** A problem that stops start-up: printed as one line, exit code 1. */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+const ms = (d: string): number => Number(parseDuration(d) / 1_000_000n);
+
+export class Agent {
+  readonly registry = new MetricRegistry();
+  readonly supervisor: Supervisor;
+  readonly #opts: AgentOptions;
+  readonly #log: Logger;
+  #server: SocketServer | undefined;
+  #stopped: Promise<void> | undefined;
+  #onStopped: Array<() => void> = [];
+
+  constructor(opts: AgentOptions) {
+    this.#opts = opts;
+    this.#log = opts.log;
+    const p = opts.pipeline;
+    this.supervisor = new Supervisor({
+      log: opts.log,
+      logLevel: opts.logLevel,
+      pretty: opts.pretty,
+      batchWindow: p.batch_window,
+      outputBacklog: p.output_backlog,
+      controlTimeoutMs: ms(p.control_timeout),
+      shutdownTimeoutMs: ms(p.shutdown_timeout),
+      restartMax: p.restart_max,
+      restartBackoffMs: ms(p.restart_backoff),
+      restartBackoffMaxMs: ms(p.restart_backoff_max),
+      onShutdown: () => void this.stop(),
+    });
+  }
+
+  async start(): Promise<void> {
+    const decls: ElementDecl[] = [];
+    let control: ControlSocketOptions | undefined;
+    for (const { plugin, config } of this.#opts.plugins) {
+      const ctx = this.#startContext(plugin, decls, (o) => (control = o));
+      try {
+        await plugin.start(config, ctx);
+      } catch (e) {
+        throw new StartupError(`plugin ${plugin.name} v${plugin.version} failed to start: ${(e as Error).message}`);
+      }
+    }
+    const enabled = this.#opts.plugins.map((p) => p.plugin.name);
+    this.#log.info(`enabled plugins: ${enabled.join(', ') || '(none)'}; disabled: ${this.#opts.disabled.join(', ') || '(none)'}`);
+    this.#log.info(`${this.registry.size} metrics registered:\n${this.registry.all().map(describeMetric).join('\n')}`);
+    const count = (k: string): number => decls.filter((d) => d.kind === k).length;
+    this.#log.info(`${count('source')} sources, ${count('transform')} transforms, ${count('output')} outputs`);
+    if (count('output') === 0) this.#log.warn('no output is enabled: measurements will be discarded');
+
+    try {
+      await this.supervisor.start(decls, this.registry.all());
+    } catch (e) {
+      await this.supervisor.stopAll();
+      throw new StartupError(`pipeline failed to start: ${(e as Error).message}`);
+    }
+    for (const el of this.supervisor.elements()) this.#log.info(`started ${el.name}${el.period ? ` (every ${el.period})` : ''}`);
+
+    if (control !== undefined) {
+      this.#server = new SocketServer({
+        path: control.socketPath,
+        mode: control.socketMode,
+        dispatcher: new ControlDispatcher(this.supervisor),
+        log: this.#log.child({ element: 'socket-control' }),
+      });
+      try {
+        await this.#server.start();
+      } catch (e) {
+        await this.supervisor.stopAll();
+        throw new StartupError(`socket-control: ${(e as Error).message}`);
+      }
+      this.#log.info(`control socket listening on ${control.socketPath}`);
+    }
+    this.#log.info('agent is ready');
+  }
+
+  /** Shuts the pipeline down, then the plugins and the control socket. Safe to call more than once. */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  /** Resolves when the agent has stopped, whoever asked (a signal, or `shutdown` on the socket). */
+  whenStopped(): Promise<void> {
+    return new Promise((resolve) => this.#onStopped.push(resolve));
+  }
+
+  async #stop(): Promise<void> {
+    await this.supervisor.stopAll();
+    for (const { plugin } of this.#opts.plugins) {
+      try {
+        await plugin.stop?.();
+      } catch (e) {
+        this.#log.error(`plugin ${plugin.name} failed to stop: ${(e as Error).message}`);
+      }
+    }
+    await this.#server?.close();
+    this.#log.info('agent stopped');
+    for (const resolve of this.#onStopped.splice(0)) resolve();
+  }
+
+  #startContext(plugin: AnyPlugin, decls: ElementDecl[], serveControl: (o: ControlSocketOptions) => void): PluginStartContext {
+    const add = (kind: ElementDecl['kind'], element: string, module: URL, config: unknown, pollNs?: bigint, flushNs?: bigint): void => {
+      decls.push({ kind, plugin: plugin.name, element, moduleUrl: module.href, config, pollNs, flushNs });
+    };
+    return {
+      log: this.#log.child({ plugin: plugin.name }),
+      metric: (name, spec) => {
+        const unit = typeof spec.unit === 'string' ? parseUnit(spec.unit) : spec.unit;
+        const info = this.registry.register(name, spec.type === 'u64' ? U64 : F64, unit, spec.description);
+        return { id: info.id, name: info.name, type: info.type };
+      },
+      source: (name, module, config, trigger) =>
+        add('source', name, module, config, parseDuration(trigger.poll_interval), trigger.flush_interval === undefined ? undefined : parseDuration(trigger.flush_interval)),
+      transform: (name, module, config) => add('transform', name, module, config),
+      output: (name, module, config) => add('output', name, module, config),
+      serveControl,
+    };
+  }
+}

@@ -1,0 +1,106 @@
+// `exec` and `watch` (main thread): measure while a child process (or an existing process) runs, with a
+// poll of every source just before it starts and just after it ends; the agent then stops.
+
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import type { Logger } from '../protocol/logging.js';
+import { editDistance } from '../protocol/suggest.js';
+import type { Agent } from './agent.js';
+
+/** The child could not be started (not found, not executable): a user error, with a hint. */
+export class ChildError extends Error {
+  override readonly name = 'ChildError';
+}
+
+type ChildCommand =
+  | { type: 'exec'; program: string; args: string[]; ignoreExitCode: boolean }
+  | { type: 'watch'; pid: number };
+
+/** Runs the child (or waits for the watched process) and returns the agent's exit code. */
+export async function runChild(agent: Agent, cmd: ChildCommand, log: Logger): Promise<number> {
+  await triggerAllSources(agent, log, 'a first measurement');
+  if (cmd.type === 'watch') {
+    if (!processExists(cmd.pid)) throw new ChildError(`process ${cmd.pid} does not exist`);
+    log.info(`watching process ${cmd.pid}`);
+    await waitForProcessEnd(cmd.pid);
+    log.info(`process ${cmd.pid} ended, the agent will now stop`);
+    await triggerAllSources(agent, log, 'one last measurement');
+    return 0;
+  }
+  const { code, signal } = await spawnAndWait(cmd.program, cmd.args, log);
+  await triggerAllSources(agent, log, 'one last measurement');
+  if (cmd.ignoreExitCode) return 0;
+  if (signal !== null) {
+    log.warn(`child process was killed by ${signal}; exiting with code 1`);
+    return 1;
+  }
+  if (code !== 0) log.warn(`propagating failure exit code ${code} from the child process`);
+  return code ?? 1;
+}
+
+async function triggerAllSources(agent: Agent, log: Logger, what: string): Promise<void> {
+  const sources = agent.supervisor.elements().filter((e) => e.kind === 'source' && (e.state === 'running' || e.state === 'paused'));
+  const failures = await agent.supervisor.apply(
+    sources.map((s) => s.name),
+    { type: 'trigger-now' },
+  );
+  for (const f of failures) log.error(`could not trigger ${what} of ${f.name}: ${f.error}`);
+}
+
+function spawnAndWait(program: string, args: string[], log: Logger): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, { stdio: 'inherit' });
+    child.once('error', (e: NodeJS.ErrnoException) => reject(new ChildError(spawnHint(program, e))));
+    child.once('spawn', () => log.info(`child process '${program}' spawned with pid ${child.pid}`));
+    child.once('exit', (code, signal) => {
+      log.info(`child process exited with ${signal ?? `code ${code}`}, the agent will now stop`);
+      resolve({ code, signal });
+    });
+  });
+}
+
+function spawnHint(program: string, e: NodeJS.ErrnoException): string {
+  if (e.code === 'ENOENT') {
+    let hint = '';
+    if (/\s/.test(program)) hint = `; programs run without a shell: write the arguments separately, or use sh -c '${program}'`;
+    else if (!program.includes('/')) {
+      const near = nearbyFiles(program);
+      if (near.length > 0) hint = `; did you mean ${near.map((n) => `./${n}`).join(' or ')}?`;
+    }
+    return `cannot run '${program}': program not found in PATH or at that path${hint}`;
+  }
+  if (e.code === 'EACCES') {
+    return `cannot run '${program}': permission denied; make it executable (chmod +x ${program}) and readable (chmod +r ${program})`;
+  }
+  return `cannot run '${program}': ${e.message}`;
+}
+
+/** Files in the working directory whose name is within edit distance 2 of `program`. */
+function nearbyFiles(program: string): string[] {
+  try {
+    return readdirSync('.').filter((f) => editDistance(f, program) < 3 && statSync(f).isFile());
+  } catch {
+    return [];
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Node has no pidfd: check every 100 ms whether the process is still there. */
+function waitForProcessEnd(pid: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (!processExists(pid)) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 100);
+  });
+}

@@ -1,0 +1,333 @@
+// The supervisor (main thread): owns the element table and the worker threads, wires their data links,
+// restarts what fails, applies control requests, and runs the shutdown that loses no point. It implements
+// the ControlTarget the socket server talks to.
+
+import { MessageChannel } from 'node:worker_threads';
+import { transfer } from '../protocol/rpc.js';
+import type { Logger } from '../protocol/logging.js';
+import type { MetricInfo } from '../protocol/metrics.js';
+import type { WorkerEvent } from '../protocol/messages.js';
+import { formatDuration } from '../protocol/duration.js';
+import type { ControlAction, ControlTarget, ElementSummary } from '../control/control-target.js';
+import { ElementRecord, type ElementDecl } from './element-record.js';
+import { Topology, type Slot, type SlotRole } from './pipeline.js';
+import { WorkerHandle } from './worker-handle.js';
+
+export interface SupervisorOptions {
+  log: Logger;
+  logLevel: string;
+  pretty: boolean;
+  batchWindow: number;
+  outputBacklog: number;
+  controlTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  restartMax: number;
+  restartBackoffMs: number;
+  restartBackoffMaxMs: number;
+  /** Called once the pipeline has shut down (after a `shutdown` command, say). */
+  onShutdown?: () => void;
+}
+
+interface Link {
+  readonly from: Slot;
+  readonly to: Slot;
+}
+
+const START_TIMEOUT_MS = 30_000;
+
+export class Supervisor implements ControlTarget {
+  readonly #opts: SupervisorOptions;
+  readonly #log: Logger;
+  readonly #topology = new Topology();
+  readonly #records: ElementRecord[] = [];
+  readonly #byName = new Map<string, ElementRecord>();
+  readonly #slotOf = new Map<ElementRecord, Slot>();
+  readonly #links = new Map<number, Link>();
+  #nextLinkId = 1;
+  #metrics: MetricInfo[] = [];
+  #shuttingDown: Promise<void> | undefined;
+
+  constructor(opts: SupervisorOptions) {
+    this.#opts = opts;
+    this.#log = opts.log;
+  }
+
+  get isShuttingDown(): boolean {
+    return this.#shuttingDown !== undefined;
+  }
+
+  /** Starts every element: outputs first, then transforms, then sources, so no batch finds its consumer missing. */
+  async start(decls: readonly ElementDecl[], metrics: MetricInfo[]): Promise<void> {
+    this.#metrics = metrics;
+    const order: SlotRole[] = ['output', 'transform', 'source'];
+    for (const role of order) {
+      const slots = await Promise.all(
+        decls.filter((d) => d.kind === role).map((d) => this.#spawnSlot(role, [this.#addRecord(d)])),
+      );
+      this.#slotsOf(role).push(...slots);
+    }
+    for (const slot of this.#topology.all()) {
+      for (const to of this.#topology.downstreamOf(slot)) await this.#connect(slot, to);
+    }
+    for (const slot of this.#topology.sources) await slot.handle.call('start', (c) => c.start(), this.#opts.controlTimeoutMs);
+    for (const r of this.#records) r.state = r.desired === 'paused' ? 'paused' : 'running';
+  }
+
+  elements(): ElementSummary[] {
+    return this.#records.map((r) => ({
+      name: r.name,
+      kind: r.kind,
+      plugin: r.decl.plugin,
+      element: r.decl.element,
+      state: r.state,
+      period: r.pollNs === undefined ? undefined : formatDuration(r.pollNs),
+      counters: r.counters.snapshot(),
+      lastError: r.lastError,
+    }));
+  }
+
+  async apply(names: readonly string[], action: ControlAction): Promise<Array<{ name: string; error: string }>> {
+    const results = await Promise.all(
+      names.map(async (name) => {
+        const r = this.#byName.get(name);
+        if (r === undefined) return { name, error: 'no such element' };
+        try {
+          await this.#applyOne(r, action);
+          return undefined;
+        } catch (e) {
+          return { name, error: e instanceof Error ? e.message : String(e) };
+        }
+      }),
+    );
+    return results.filter((r): r is { name: string; error: string } => r !== undefined);
+  }
+
+  shutdown(): void {
+    void this.stopAll();
+  }
+
+  /**
+   * Shuts the pipeline down: sources stop and flush, transforms drain, outputs write everything and close.
+   * Every stage drains into a consumer that is still alive, because each waits for the `end` of its inputs.
+   */
+  stopAll(): Promise<void> {
+    this.#shuttingDown ??= this.#stopAll();
+    return this.#shuttingDown;
+  }
+
+  async #stopAll(): Promise<void> {
+    this.#log.info('shutting down: stopping sources, draining transforms and outputs');
+    for (const r of this.#records) clearTimeout(r.restartTimer);
+    const slots = this.#topology.all().filter((s) => !s.retired && s.handle.alive);
+    const deadline = this.#opts.shutdownTimeoutMs;
+    const results = await Promise.allSettled(slots.map((s) => s.handle.call('drain', (c) => c.drain(), deadline)));
+    results.forEach((res, i) => {
+      if (res.status === 'rejected') this.#log.error(`${slots[i]!.handle.label} did not shut down cleanly: ${(res.reason as Error).message}`);
+    });
+    for (const r of this.#records) if (r.state !== 'failed') r.state = 'stopped';
+    this.#logBalance();
+    await Promise.all(this.#topology.all().map((s) => s.handle.terminate()));
+    this.#opts.onShutdown?.();
+  }
+
+  /** Makes metrics registered after start known to every worker. */
+  async metricsAdded(list: MetricInfo[]): Promise<void> {
+    this.#metrics.push(...list);
+    await Promise.allSettled(
+      this.#topology.all().filter((s) => s.handle.alive).map((s) => s.handle.call('metricsAdded', (c) => c.metricsAdded(list), this.#opts.controlTimeoutMs)),
+    );
+  }
+
+  #slotsOf(role: SlotRole): Slot[] {
+    return role === 'source' ? this.#topology.sources : role === 'transform' ? this.#topology.transforms : this.#topology.outputs;
+  }
+
+  #addRecord(decl: ElementDecl): ElementRecord {
+    const r = new ElementRecord(this.#records.length, decl);
+    if (this.#byName.has(r.name)) throw new Error(`duplicate element name: ${r.name}`);
+    this.#records.push(r);
+    this.#byName.set(r.name, r);
+    return r;
+  }
+
+  async #spawnSlot(role: SlotRole, records: ElementRecord[]): Promise<Slot> {
+    const label = records.length === 1 ? records[0]!.name : `${role} pool`;
+    const handle = new WorkerHandle(
+      label,
+      {
+        logLevel: this.#opts.logLevel,
+        pretty: this.#opts.pretty,
+        metrics: this.#metrics,
+        batchWindow: this.#opts.batchWindow,
+        outputBacklog: this.#opts.outputBacklog,
+        elements: records.map((r) => r.spec()),
+        shared: false,
+      },
+      (e) => this.#onEvent(e),
+      (h, error) => this.#onWorkerExit(h, error),
+    );
+    const slot: Slot = { role, handle, elements: records, retired: false };
+    for (const r of records) this.#slotOf.set(r, slot);
+    try {
+      await handle.call('start-up', (c) => c.ping(), START_TIMEOUT_MS);
+    } catch (e) {
+      await handle.terminate();
+      throw new Error(`${label} failed to start: ${(e as Error).message.replace(`${label}: `, '')}`);
+    }
+    return slot;
+  }
+
+  async #connect(from: Slot, to: Slot): Promise<void> {
+    const id = this.#nextLinkId++;
+    const { port1, port2 } = new MessageChannel();
+    this.#links.set(id, { from, to });
+    const t = this.#opts.controlTimeoutMs;
+    await to.handle.call('attachInput', (c) => c.attachInput(id, transfer(port2, [port2])), t);
+    await from.handle.call('attachOutput', (c) => c.attachOutput(id, transfer(port1, [port1])), t);
+  }
+
+  /** Removes every link touching `slot`, telling the other side to forget it. */
+  async #unlink(slot: Slot): Promise<void> {
+    const t = this.#opts.controlTimeoutMs;
+    const calls: Array<Promise<unknown>> = [];
+    for (const [id, link] of this.#links) {
+      if (link.from === slot && link.to.handle.alive) calls.push(link.to.handle.call('detachInput', (c) => c.detachInput(id), t));
+      else if (link.to === slot && link.from.handle.alive) calls.push(link.from.handle.call('detachOutput', (c) => c.detachOutput(id), t));
+      if (link.from === slot || link.to === slot) this.#links.delete(id);
+    }
+    await Promise.allSettled(calls);
+  }
+
+  async #applyOne(r: ElementRecord, action: ControlAction): Promise<void> {
+    const slot = this.#slotOf.get(r)!;
+    if (r.state === 'stopped' || r.state === 'stopping') throw new Error(`${r.name} is ${r.state}`);
+    if (this.isShuttingDown) throw new Error('the agent is shutting down');
+    const t = this.#opts.controlTimeoutMs;
+    const call = <T>(what: string, fn: Parameters<WorkerHandle['call']>[1]): Promise<T> => {
+      const p = slot.handle.call(what, fn, t) as Promise<T>;
+      r.counters.notify(); // wakes a source blocked in a precise wait, so it reads the request now
+      return p;
+    };
+    switch (action.type) {
+      case 'pause':
+        await call('pause', (c) => c.pause(r.id));
+        r.desired = 'paused';
+        if (r.state !== 'failed') r.state = 'paused';
+        return;
+      case 'resume':
+        await call('resume', (c) => c.resume(r.id));
+        r.desired = 'running';
+        if (r.state !== 'failed') r.state = 'running';
+        return;
+      case 'set-period':
+        if (r.kind !== 'source') throw new Error(`set-period applies to sources only; ${r.name} is a ${r.kind}`);
+        await call('setPeriod', (c) => c.setPeriod(r.id, action.periodNs));
+        r.pollNs = action.periodNs;
+        return;
+      case 'trigger-now':
+        if (r.kind !== 'source') throw new Error(`trigger-now applies to sources only; ${r.name} is a ${r.kind}`);
+        await call('triggerNow', (c) => c.triggerNow(r.id));
+        return;
+      case 'stop':
+        if (r.kind === 'transform') throw new Error(`stop applies to sources and outputs; ${r.name} is a transform`);
+        r.state = 'stopping';
+        clearTimeout(r.restartTimer);
+        try {
+          await call('stop', (c) => c.stop(r.id));
+        } finally {
+          r.state = 'stopped';
+        }
+        if (slot.elements.every((e) => e.state === 'stopped')) await this.#retire(slot);
+        return;
+    }
+  }
+
+  /** A slot whose elements are all stopped leaves the pipeline and its worker ends. */
+  async #retire(slot: Slot): Promise<void> {
+    slot.retired = true;
+    await this.#unlink(slot);
+    await slot.handle.terminate();
+  }
+
+  #onEvent(e: WorkerEvent): void {
+    const r = this.#records[e.id];
+    if (r === undefined) return;
+    if (e.type === 'ended') {
+      this.#log.info(`${r.name} ended: ${e.reason}`);
+      void this.#applyOne(r, { type: 'stop' }).catch(() => undefined);
+      return;
+    }
+    r.lastError = e.error;
+    this.#scheduleRestart(r, () => this.#slotOf.get(r)!.handle.call('restart', (c) => c.restart(r.id), this.#opts.controlTimeoutMs));
+  }
+
+  #onWorkerExit(handle: WorkerHandle, error: Error | undefined): void {
+    const slot = this.#topology.all().find((s) => s.handle === handle);
+    if (slot === undefined || slot.retired || this.isShuttingDown) return;
+    const message = error?.message ?? 'worker exited';
+    this.#log.error(`${handle.label}: worker died: ${message}`);
+    for (const r of slot.elements) {
+      r.lastError = message;
+      // Whatever the worker had received and not yet passed on is gone with it.
+      const lost = r.counters.get('points_in') - r.counters.get('points_out') - r.counters.get('dropped_backlog') - r.counters.get('dropped_crash');
+      if (r.kind !== 'source' && lost > 0) r.counters.add('dropped_crash', lost);
+    }
+    void this.#unlink(slot);
+    this.#scheduleRestart(slot.elements[0]!, () => this.#respawn(slot), slot.elements);
+  }
+
+  /** Restarts after a growing delay; after `restartMax` restarts the element stays `failed`. */
+  #scheduleRestart(r: ElementRecord, restart: () => Promise<unknown>, all: ElementRecord[] = [r]): void {
+    if (this.isShuttingDown) return;
+    for (const e of all) e.state = 'failed';
+    if (r.restarts >= this.#opts.restartMax) {
+      this.#log.error(`${r.name} failed ${r.restarts + 1} times; giving up (restart_max = ${this.#opts.restartMax}): ${r.lastError}`);
+      return;
+    }
+    const delay = Math.min(this.#opts.restartBackoffMs * 2 ** r.restarts, this.#opts.restartBackoffMaxMs);
+    this.#log.warn(`${r.name} failed (${r.lastError}); restarting in ${delay} ms`);
+    clearTimeout(r.restartTimer);
+    r.restartTimer = setTimeout(() => {
+      if (this.isShuttingDown) return;
+      for (const e of all) e.state = 'restarting';
+      restart().then(
+        () => {
+          for (const e of all) {
+            e.restarts++;
+            e.counters.add('restarts', 1);
+            e.state = e.desired === 'paused' ? 'paused' : 'running';
+          }
+          this.#log.info(`${r.name} restarted`);
+        },
+        (e: Error) => {
+          r.lastError = e.message;
+          r.restarts++;
+          r.counters.add('restarts', 1);
+          this.#scheduleRestart(r, restart, all);
+        },
+      );
+    }, delay);
+    r.restartTimer.unref();
+  }
+
+  async #respawn(old: Slot): Promise<void> {
+    const fresh = await this.#spawnSlot(old.role, old.elements);
+    old.handle = fresh.handle;
+    for (const r of old.elements) this.#slotOf.set(r, old);
+    for (const up of this.#topology.upstreamOf(old)) if (up.handle.alive) await this.#connect(up, old);
+    for (const down of this.#topology.downstreamOf(old)) if (down.handle.alive) await this.#connect(old, down);
+    if (old.role === 'source') await old.handle.call('start', (c) => c.start(), this.#opts.controlTimeoutMs);
+  }
+
+  #logBalance(): void {
+    let produced = 0;
+    for (const r of this.#records) if (r.kind === 'source') produced += r.counters.get('points_out');
+    const lines = this.#records
+      .filter((r) => r.kind === 'output')
+      .map((r) => {
+        const c = r.counters;
+        return `${r.name}: written=${c.get('points_out')} received=${c.get('points_in')} dropped_backlog=${c.get('dropped_backlog')} dropped_crash=${c.get('dropped_crash')}`;
+      });
+    this.#log.info(`point balance: produced=${produced}${lines.length ? '; ' + lines.join('; ') : ''}`);
+  }
+}

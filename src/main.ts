@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+// alumet-agent's command line (main thread): turns argv into a command, runs it, prints user errors as one
+// line, and is the only place that calls process.exit.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs, HELP_TEXT, type CliCommand } from './agent/cli-args.js';
+import { ConfigError, UsageError } from './agent/config/errors.js';
+import { loadConfig, generateDefaultConfig, type LoadedConfig } from './agent/config/loader.js';
+import { Agent, StartupError } from './agent/agent.js';
+import { runChild, ChildError } from './agent/exec.js';
+import { createLogger, type Logger } from './protocol/logging.js';
+import { sendControlLine, ControlUnavailable } from './control/client.js';
+import { PLUGINS } from './plugins/index.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function load(cmd: CliCommand, opts: { noDefaultConfig?: boolean } = {}): LoadedConfig {
+  const o = cmd.options;
+  return loadConfig({
+    path: o.config,
+    noDefaultConfig: opts.noDefaultConfig ?? o.noDefaultConfig,
+    overrides: o.configOverrides,
+    plugins: PLUGINS,
+    only: o.plugins,
+    outputFile: o.outputFile,
+  });
+}
+
+async function runAgent(cmd: CliCommand, log: Logger, pretty: boolean): Promise<number> {
+  const loaded = load(cmd);
+  if (loaded.generated) log.info(`default configuration file written to: ${loaded.path}`);
+  log.info(`starting alumet-agent v${VERSION} with config ${loaded.path}`);
+  const agent = new Agent({ ...loaded, log, logLevel: cmd.options.logLevel, pretty });
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals === 1) {
+      log.info(`${signal} received, shutting down (send it again to force)`);
+      void agent.stop();
+    } else {
+      log.warn(`${signal} received again: exiting without waiting for the pipeline`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const stopped = agent.whenStopped();
+  await agent.start();
+  if (cmd.type === 'exec' || cmd.type === 'watch') {
+    const code = await runChild(agent, cmd, log);
+    await agent.stop();
+    return code;
+  }
+  await stopped;
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const cmd = parseArgs(argv);
+  const pretty = process.stderr.isTTY === true && !process.env['NO_PRETTY'];
+  const log = createLogger(cmd.options.logLevel, pretty);
+  switch (cmd.type) {
+    case 'help':
+      process.stdout.write(HELP_TEXT);
+      return 0;
+    case 'version':
+      process.stdout.write(`alumet-agent ${VERSION}\n`);
+      return 0;
+    case 'config-regen':
+      writeFileSync(cmd.options.config, generateDefaultConfig(PLUGINS, cmd.options.plugins));
+      log.info(`default configuration file written to: ${cmd.options.config}`);
+      return 0;
+    case 'config-validate': {
+      const loaded = load(cmd, { noDefaultConfig: true });
+      process.stdout.write(`${loaded.path}: valid; enabled plugins: ${loaded.plugins.map((p) => p.plugin.name).join(', ') || '(none)'}\n`);
+      return 0;
+    }
+    case 'plugins-list': {
+      if (!cmd.status) {
+        process.stdout.write(`Available plugins:\n${PLUGINS.map((p) => `- ${p.name} v${p.version}\n`).join('')}`);
+        process.stdout.write('Edit the configuration file or use the --plugins flag to enable/disable plugins.\n');
+        return 0;
+      }
+      const loaded = load(cmd);
+      process.stdout.write(`Enabled plugins:\n${loaded.plugins.map((p) => `- ${p.plugin.name} v${p.plugin.version}\n`).join('')}`);
+      process.stdout.write(`Disabled plugins:\n${loaded.disabled.map((n) => `- ${n}\n`).join('')}`);
+      return 0;
+    }
+    case 'control': {
+      const socket = cmd.socket ?? controlSocketFromConfig(cmd);
+      const reply = await sendControlLine(socket, cmd.words.join(' '), 10_000);
+      for (const line of reply.lines) process.stdout.write(`${line}\n`);
+      return reply.status === 'ok' ? 0 : 1;
+    }
+    case 'run':
+    case 'exec':
+    case 'watch':
+      return runAgent(cmd, log, pretty);
+  }
+}
+
+/** The socket of the agent that this config describes (default path if the config says nothing). */
+function controlSocketFromConfig(cmd: CliCommand): string {
+  try {
+    const loaded = load(cmd, { noDefaultConfig: true });
+    const entry = loaded.plugins.find((p) => p.plugin.name === 'socket-control');
+    return (entry?.config as { socket_path?: string } | undefined)?.socket_path ?? 'alumet-control.sock';
+  } catch {
+    return 'alumet-control.sock';
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof UsageError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      process.exit(2);
+    }
+    if (e instanceof ControlUnavailable) {
+      process.stderr.write(`error: ${e.message}\n`);
+      process.exit(2);
+    }
+    if (e instanceof ConfigError || e instanceof StartupError || e instanceof ChildError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`internal error (a bug, please report it): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,9 @@
+// Every plugin this agent can run, in the order `plugins list` and generated configs show them. Adding a
+// plugin is one folder and one line here; nothing registers itself.
+
+import type { AnyPlugin } from '../agent/plugin-api.js';
+import procfs from './procfs/index.js';
+import csv from './csv/index.js';
+import socketControl from './socket-control/index.js';
+
+export const PLUGINS: readonly AnyPlugin[] = [procfs, csv, socketControl];

@@ -1,0 +1,47 @@
+// socket-control: the Unix-socket control server (main thread). A thin plugin: it declares the config and
+// asks the agent to serve the control protocol; the server itself lives in src/control.
+
+import { Buffer } from 'node:buffer';
+import { definePlugin } from '../../agent/plugin-api.js';
+import { t, type Schema } from '../../agent/config/schema.js';
+
+/** Linux's sun_path holds 108 bytes with the terminating NUL; longer paths are silently truncated. */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+/** Permission bits: an octal string ("600") or a TOML octal integer (0o600). */
+const mode: Schema<string> = {
+  expected: 'a file mode',
+  defaultValue: () => '600',
+  parse(value, path, problems) {
+    const text = typeof value === 'number' && Number.isInteger(value) ? value.toString(8) : value;
+    if (typeof text === 'string' && parseMode(text) !== undefined) return text;
+    problems.add(path, `${JSON.stringify(value)} is not a file mode; write an octal string such as "600" or "660", or 0o600`);
+    return '600';
+  },
+};
+
+const config = t.table({
+  /** Path of the socket file; relative paths are relative to the working directory. */
+  socket_path: t.string('alumet-control.sock', { nonEmpty: true }),
+  /** Permission bits of the socket file. */
+  socket_mode: mode,
+});
+
+function parseMode(text: string): number | undefined {
+  return /^0?[0-7]{3}$/.test(text) ? parseInt(text, 8) : undefined;
+}
+
+export default definePlugin({
+  name: 'socket-control',
+  version: '0.3.0',
+  config,
+  check(cfg, problems) {
+    const bytes = Buffer.byteLength(cfg.socket_path);
+    if (bytes > MAX_SOCKET_PATH_BYTES) {
+      problems.add('socket_path', `${bytes} bytes is too long for a Unix socket (at most ${MAX_SOCKET_PATH_BYTES}); use a shorter or relative path`);
+    }
+  },
+  start(cfg, ctx) {
+    ctx.serveControl({ socketPath: cfg.socket_path, socketMode: parseMode(cfg.socket_mode)! });
+  },
+});

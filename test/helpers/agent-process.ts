@@ -1,0 +1,92 @@
+// Test helpers: temp dirs, waiting on conditions, and running the real agent binary as a child process.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const MAIN_JS = join(REPO_ROOT, 'dist/src/main.js');
+
+/** A fresh directory under the OS temp dir; remove it with `t.after(() => rmrf(dir))`. */
+export function tempDir(prefix = 'alumet-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function rmrf(path: string): void {
+  rmSync(path, { recursive: true, force: true });
+}
+
+/** Polls `check` until it returns a truthy value; on timeout, the error says what was awaited and last seen. */
+export async function waitFor<T>(check: () => T | Promise<T>, opts: { timeout?: number; what: string; seen?: () => string }): Promise<NonNullable<T>> {
+  const deadline = Date.now() + (opts.timeout ?? 20_000);
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v as NonNullable<T>;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      const seen = opts.seen ? opts.seen() : String(last instanceof Error ? last.message : last);
+      throw new Error(`timed out waiting for ${opts.what}; last seen: ${seen}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Data rows of a CSV file written by the csv output (header excluded); [] while the file is missing. */
+export function csvRows(path: string): string[][] {
+  if (!existsSync(path)) return [];
+  const lines = readFileSync(path, 'utf8').split('\n');
+  return lines.slice(1).filter((l) => l.length > 0).map((l) => l.split(';'));
+}
+
+export interface AgentProcess {
+  readonly child: ChildProcess;
+  /** Everything the agent printed on stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the exit code (or 128+signal). */
+  readonly exited: Promise<number>;
+  waitForLog(text: string | RegExp, timeout?: number): Promise<void>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** Starts `node dist/src/main.js ARGS` in `cwd` (JSON logs, no TTY). */
+export function startAgent(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): AgentProcess {
+  const child = spawn(process.execPath, ['--enable-source-maps', MAIN_JS, ...args], {
+    cwd: opts.cwd,
+    env: { ...process.env, NO_PRETTY: '1', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 2)));
+  });
+  return {
+    child,
+    output: () => out,
+    exited,
+    waitForLog: (text, timeout = 30_000) =>
+      waitFor(() => (typeof text === 'string' ? out.includes(text) : text.test(out)), {
+        timeout,
+        what: `log ${String(text)}`,
+        seen: () => out.slice(-2000),
+      }).then(() => undefined),
+    kill: (signal = 'SIGTERM') => void child.kill(signal),
+  };
+}
+
+/** Runs the agent to completion and returns its exit code and output. */
+export async function runAgentToEnd(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeout?: number }): Promise<{ code: number; output: string }> {
+  const agent = startAgent(args, opts);
+  const timer = setTimeout(() => agent.kill('SIGKILL'), opts.timeout ?? 60_000);
+  const code = await agent.exited;
+  clearTimeout(timer);
+  return { code, output: agent.output() };
+}
