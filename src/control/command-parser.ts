@@ -54,6 +54,8 @@ const VALID_ACTIONS = 'pause (or disable), resume (or enable), stop, set-period 
 const COMMAND_WORDS = ['control', 'list', 'status', 'help', 'shutdown', 'stop'];
 const VALID_COMMANDS = 'control PATTERN ACTION, list [PATTERN], status [PATTERN], help, shutdown (or stop)';
 const MIN_PERIOD_NS = 100_000n;
+/** Longer words are refused, so that no error message echoes kilobytes back. */
+const MAX_WORD_CHARS = 1024;
 
 // Alumet splits on ASCII whitespace; of that, only space and tab can remain once the server has cut the line
 // at `\n` and dropped a final `\r`. Every other C0 control, and DEL, is refused; Unicode spaces are word characters.
@@ -72,6 +74,11 @@ export function parseCommand(line: string): Command | undefined {
   const words = line.split(WORDS);
   if (words[0] === '') words.shift();
   if (words[words.length - 1] === '') words.pop();
+  for (const w of words) {
+    if (w.length > MAX_WORD_CHARS) {
+      throw new ControlError(`the word "${shown([w])}" is ${w.length} characters long; words are at most ${MAX_WORD_CHARS}`);
+    }
+  }
   const [command, ...args] = words as [string, ...string[]];
   switch (command) {
     case 'shutdown':
@@ -81,10 +88,10 @@ export function parseCommand(line: string): Command | undefined {
       return parseControl(args);
     case 'list':
     case 'status':
-      if (args.length > 1) throw new ControlError(`${command} takes at most one pattern, got ${args.length} words: ${args.join(' ')}`);
+      if (args.length > 1) throw new ControlError(`${command} takes at most one pattern, got ${args.length} words: ${shown(args)}`);
       return { type: command, pattern: args.length === 0 ? undefined : parsePatternWord(args[0]!) };
     case 'help':
-      if (args.length > 0) throw new ControlError(`help takes no arguments, got: ${args.join(' ')}`);
+      if (args.length > 0) throw new ControlError(`help takes no arguments, got: ${shown(args)}`);
       return { type: 'help' };
     default: {
       const guess = closest(command, COMMAND_WORDS);
@@ -92,6 +99,12 @@ export function parseCommand(line: string): Command | undefined {
       throw new ControlError(`unknown command "${command}";${hint} valid commands: ${VALID_COMMANDS}`);
     }
   }
+}
+
+/** Extra words echoed in a message, cut to a readable length. */
+function shown(words: readonly string[]): string {
+  const text = words.join(' ');
+  return text.length <= 80 ? text : `${text.slice(0, 80)}…`;
 }
 
 function parseControl(args: string[]): Command {
@@ -118,11 +131,11 @@ function parseControl(args: string[]): Command {
   if (type === 'set-period') {
     if (rest.length === 0) throw new ControlError(`${actionWord} needs a duration, e.g. control source/procfs/memory ${actionWord} 10ms`);
     if (rest.length > 1) {
-      throw new ControlError(`${actionWord} takes one duration written as one word (e.g. 1m30s), got ${rest.length} words: ${rest.join(' ')}`);
+      throw new ControlError(`${actionWord} takes one duration written as one word (e.g. 1m30s), got ${rest.length} words: ${shown(rest)}`);
     }
     action = { type, periodNs: parsePeriod(rest[0]!, actionWord), text: rest[0]! };
   } else {
-    if (rest.length > 0) throw new ControlError(`${actionWord} takes no argument, got: ${rest.join(' ')}`);
+    if (rest.length > 0) throw new ControlError(`${actionWord} takes no argument, got: ${shown(rest)}`);
     action = { type };
   }
   return { type: 'control', pattern, action };
