@@ -158,6 +158,9 @@ test('formatTimestamp writes RFC 3339 UTC with trimmed nanoseconds', () => {
     [1745593734, 120_000, '2025-04-25T15:08:54.00012Z'],
     [1745593733, 999_999_999, '2025-04-25T15:08:53.999999999Z'],
     [951782400, 5, '2000-02-29T00:00:00.000000005Z'],
+    [-1, 500_000_000, '1969-12-31T23:59:59.5Z'],
+    [253402300800, 0, '+010000-01-01T00:00:00Z'],
+    [1e16, 7, '10000000000000000.000000007s'], // beyond what Date can print: still no exception
   ];
   // Twice, so that the per-second cache is exercised going forwards and backwards.
   for (let round = 0; round < 2; round++) {

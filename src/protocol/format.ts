@@ -73,8 +73,11 @@ export function formatTimestamp(sec: number, nsec: number): string {
   if (sec === cachedSec) {
     if (nsec === cachedNsec) return cachedFull;
   } else {
+    const date = new Date(sec * 1000);
+    // Beyond ±275 760 years (a corrupt relay message, say) Date cannot print: write plain seconds, never throw.
+    if (Number.isNaN(date.getTime())) return `${formatF64(sec)}${fraction(nsec)}s`;
     cachedSec = sec;
-    cachedDate = new Date(sec * 1000).toISOString().slice(0, 19);
+    cachedDate = date.toISOString().slice(0, -5); // drop ".sssZ"; years past 9999 print as +YYYYYY
   }
   cachedNsec = nsec;
   cachedFull = cachedDate + fraction(nsec) + 'Z';

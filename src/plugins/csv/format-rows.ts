@@ -20,10 +20,10 @@ export interface CsvFormatOptions {
 export const FIXED_COLUMNS = ['metric', 'timestamp', 'value', 'resource_kind', 'resource_id', 'consumer_kind', 'consumer_id'] as const;
 export const LATE_COLUMN = '__late_attributes';
 
-// An attribute with one of these names cannot have its own column (Alumet would let it overwrite the fixed
-// cell, or write the column twice): it always goes to the late attributes.
 const EMPTY = new Uint8Array(0);
 
+// An attribute with one of these names cannot have its own column (Alumet would let it overwrite the fixed
+// cell, or write the column twice): it always goes to the late attributes.
 const RESERVED = new Set<string>([...FIXED_COLUMNS, LATE_COLUMN]);
 
 /** UTF-8 byte order, as Rust sorts `&str` (JS's default sort compares UTF-16 units). */
