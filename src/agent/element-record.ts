@@ -50,6 +50,7 @@ export class ElementRecord {
       pollNs: this.pollNs,
       flushNs: this.decl.flushNs,
       initialState: this.desired,
+      isRestart: this.state !== 'starting',
       counters: this.counters.shared,
     };
   }

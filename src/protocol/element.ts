@@ -19,6 +19,8 @@ export interface ElementContext {
   readonly log: Log;
   /** Every metric registered so far, by id; kept up to date as metrics are added at run time. */
   readonly metrics: ReadonlyMap<number, MetricInfo>;
+  /** True when this instance replaces one that failed (an output appends instead of truncating, say). */
+  readonly isRestart: boolean;
 }
 
 /** A managed source: the host calls `poll` on its schedule (or on trigger-now). */

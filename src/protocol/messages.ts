@@ -34,6 +34,8 @@ export interface ElementSpec {
   readonly pollNs?: bigint;
   readonly flushNs?: bigint;
   readonly initialState: RunState;
+  /** The element ran before (this worker replaces one that died). */
+  readonly isRestart: boolean;
   /** SharedArrayBuffer behind this element's ElementCounters. */
   readonly counters: SharedArrayBuffer;
 }

@@ -36,7 +36,7 @@ async function createActor(spec: ElementSpec): Promise<Actor> {
     throw new Error(`${spec.moduleUrl} does not export a ${spec.kind} element (export default define${spec.kind[0]!.toUpperCase()}${spec.kind.slice(1)}(…))`);
   }
   const log = rootLog.child({ element: spec.name });
-  const ctx: ElementContext = { name: spec.name, log, metrics };
+  const ctx: ElementContext = { name: spec.name, log, metrics, isRestart: spec.isRestart };
   const events: ActorEvents = {
     failed: (e) => {
       log.error({ err: e }, `${spec.name} failed: ${errorText(e)}`);

@@ -52,8 +52,8 @@ export class OutputActor {
     );
   }
 
-  async init(): Promise<void> {
-    this.#output = await this.#module.create(this.spec.config, this.#ctx);
+  async init(ctx: ElementContext = this.#ctx): Promise<void> {
+    this.#output = await this.#module.create(this.spec.config, ctx);
   }
 
   get #holding(): boolean {
@@ -71,7 +71,7 @@ export class OutputActor {
 
   async restart(): Promise<void> {
     await this.#closeOutput();
-    await this.init();
+    await this.init({ ...this.#ctx, isRestart: true });
     this.#failed = false;
     void this.#pump();
   }

@@ -52,8 +52,8 @@ export class SourceActor {
     });
   }
 
-  async init(): Promise<void> {
-    this.#source = await this.#module.create(this.spec.config, this.#ctx);
+  async init(ctx: ElementContext = this.#ctx): Promise<void> {
+    this.#source = await this.#module.create(this.spec.config, ctx);
   }
 
   start(): void {
@@ -102,7 +102,7 @@ export class SourceActor {
   async restart(): Promise<void> {
     await this.#closeSource();
     this.#builder = new BatchBuilder();
-    await this.init();
+    await this.init({ ...this.#ctx, isRestart: true });
     this.#failed = false;
   }
 

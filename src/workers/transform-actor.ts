@@ -43,8 +43,8 @@ export class TransformActor {
     );
   }
 
-  async init(): Promise<void> {
-    this.#transform = await this.#module.create(this.spec.config, this.#ctx);
+  async init(ctx: ElementContext = this.#ctx): Promise<void> {
+    this.#transform = await this.#module.create(this.spec.config, ctx);
   }
 
   pause(): void {
@@ -57,7 +57,7 @@ export class TransformActor {
 
   async restart(): Promise<void> {
     await this.#finishTransform();
-    await this.init();
+    await this.init({ ...this.#ctx, isRestart: true });
     this.#failed = false;
   }
 

@@ -59,11 +59,11 @@ interface LogRecord {
   msg: string | undefined;
 }
 
-function fakeContext(metrics = METRICS): { ctx: ElementContext; logs: LogRecord[] } {
+function fakeContext(metrics = METRICS, isRestart = false): { ctx: ElementContext; logs: LogRecord[] } {
   const logs: LogRecord[] = [];
   const record = (level: string) => (_obj: unknown, msg?: string) => void logs.push({ level, msg });
   const log = { error: record('error'), warn: record('warn'), info: record('info'), debug: record('debug') };
-  return { ctx: { name: 'output/csv/csv', log, metrics }, logs };
+  return { ctx: { name: 'output/csv/csv', log, metrics, isRestart }, logs };
 }
 
 function tempDir(t: TestContext): string {
@@ -314,6 +314,20 @@ test('the file is truncated at start; with force_flush each batch is on disk whe
   await out.close?.(); // twice is safe
   assert.equal(readFileSync(path, 'utf8').split('\n').length, 5);
   await assert.rejects(async () => out.write(batchOf([{ metric: 2, value: 4n }])), /write after close/);
+});
+
+test('a restarted output appends under the existing header instead of truncating the file', async (t) => {
+  const path = join(tempDir(t), 'out.csv');
+  const first = await outputModule.create(configFor(path), fakeContext().ctx);
+  await first.write(batchOf([{ metric: 2, value: 1n, attributes: [['b', 'x']] }]));
+  await first.close?.();
+  const restarted = await outputModule.create(configFor(path), fakeContext(METRICS, true).ctx);
+  await restarted.write(batchOf([{ metric: 2, value: 2n, attributes: [['b', 'y'], ['c', 'z']] }]));
+  await restarted.close?.();
+  const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
+  assert.equal(lines.length, 3, 'one header and two rows');
+  assert.ok(lines[0]!.endsWith(';b;__late_attributes'), lines[0]);
+  assert.ok(lines[2]!.endsWith(';y;c=z'), 'the second row uses the first header and puts new keys in the late column');
 });
 
 test('without force_flush rows are buffered until about 1 MiB, and close writes the rest', async (t) => {

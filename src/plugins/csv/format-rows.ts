@@ -96,15 +96,20 @@ export class CsvFormatter {
       }
     }
     const sorted = [...keys].sort(compareCodePoints);
-    this.#headerKeys = sorted;
-    this.#columnOf = new Map(sorted.map((k, i) => [k, i]));
-    this.#emptyTail = Buffer.from(this.#delimiter.repeat(sorted.length));
+    this.adoptHeader(sorted);
     // Alumet writes header names raw; we quote them like any cell so that the columns always line up.
     const d = this.#delimiter;
     let line = '';
     for (const c of FIXED_COLUMNS) line += c + d;
     for (const k of sorted) line += this.escape(k) + d;
     return line + LATE_COLUMN + '\n';
+  }
+
+  /** Fixes the attribute columns without writing a header (appending to a file that already has one). */
+  adoptHeader(keys: readonly string[]): void {
+    this.#headerKeys = [...keys];
+    this.#columnOf = new Map(keys.map((k, i) => [k, i]));
+    this.#emptyTail = Buffer.from(this.#delimiter.repeat(keys.length));
   }
 
   /**

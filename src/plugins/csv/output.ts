@@ -1,7 +1,7 @@
 // The csv output element (worker thread): formats each batch into a byte buffer and writes that buffer with
 // one write call, per batch with force_flush, or once ~1 MiB has gathered without it.
 
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Batch } from '../../protocol/batch.js';
 import { defineOutput, type ElementContext, type Output } from '../../protocol/element.js';
 import { ByteSink } from './byte-sink.js';
@@ -40,7 +40,10 @@ export class CsvFileOutput implements Output {
       ctx.log,
     );
     try {
-      this.#fd = openSync(this.#path, 'w'); // truncates, as Alumet does at start-up
+      // A fresh start truncates, as Alumet does; a restart after a failure appends under the existing header.
+      const header = ctx.isRestart ? existingHeader(this.#path, config.csv_delimiter) : undefined;
+      if (header !== undefined) this.#formatter.adoptHeader(header);
+      this.#fd = openSync(this.#path, header !== undefined ? 'a' : 'w');
     } catch (e) {
       throw new Error(`${ctx.name}: cannot open output_path ${JSON.stringify(this.#path)} for writing: ${(e as Error).message}`, { cause: e });
     }
@@ -88,3 +91,26 @@ export class CsvFileOutput implements Output {
 }
 
 export default defineOutput<CsvOutputConfig>((config, ctx) => new CsvFileOutput(config, ctx));
+
+/** The attribute columns of the header line of an existing CSV file, or undefined if it has none. */
+function existingHeader(path: string, delimiter: string): string[] | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    const text = buf.toString('utf8', 0, n);
+    const end = text.indexOf('\n');
+    if (end < 0) return undefined;
+    const cells = text.slice(0, end).split(delimiter).map((c) => (c.startsWith('"') ? c.slice(1, -1).replaceAll('""', '"') : c));
+    // metric … consumer_id, then the attribute keys, then __late_attributes and the trailing empty cell
+    const late = cells.indexOf('__late_attributes');
+    return late >= 7 ? cells.slice(7, late) : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
