@@ -33,7 +33,8 @@ function fakeCtx(name: string): ElementContext & { warnings: string[] } {
     warnings,
     log: { error() {}, warn: (_o: unknown, msg?: string) => warnings.push(msg ?? ''), info() {}, debug() {} },
     metrics: new Map(),
-  };
+    isRestart: false,
+  } as ElementContext & { warnings: string[] };
 }
 
 let nextId = 1;
