@@ -125,11 +125,16 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
   const selected = extractPlugins(root['plugins'], plugins, opts.only, problems);
 
   if (problems.problems.length > 0) {
-    const where = new Locator(text, path, origins);
+    const locator = new Locator(text, path, origins);
+    const lines = problems.problems.map((p) => {
+      if (p.origin !== undefined) return { line: Infinity, text: `${p.origin ? `${p.origin}: ` : ''}${p.message}` };
+      const at = locator.of(p.path);
+      return { line: at.line ?? Infinity, text: `${at.where}: ${p.path ? `${p.path}: ` : ''}${p.message}` };
+    });
+    // In file order, so the list reads like the file; the rest (command line, unplaced keys) after.
+    lines.sort((a, b) => (a.line === b.line ? 0 : a.line < b.line ? -1 : 1));
     throw new ConfigError(
-      problems.problems.map((p) =>
-        p.origin !== undefined ? `${p.origin ? `${p.origin}: ` : ''}${p.message}` : `${where.of(p.path)}: ${p.path ? `${p.path}: ` : ''}${p.message}`,
-      ),
+      lines.map((l) => l.text),
       `invalid configuration in ${path}`,
     );
   }
@@ -155,16 +160,21 @@ export function generateDefaultConfig(plugins: readonly AnyPlugin[], enabledName
     '[pipeline]',
   ];
   for (const key of Object.keys(defaults) as Array<keyof PipelineSettings>) {
-    lines.push(`# ${PIPELINE_KEY_NOTES[key]}`, stringify({ [key]: defaults[key] }).trimEnd());
+    lines.push(`# ${PIPELINE_KEY_NOTES[key]}`, escapeEnv(stringify({ [key]: defaults[key] }).trimEnd()));
   }
   lines.push('');
   for (const plugin of chosen) {
     const table: Table = {};
     if (enabledNames === undefined && DISABLED_BY_DEFAULT.has(plugin.name)) table['enabled'] = false;
     Object.assign(table, plugin.config.defaultValue() as Table);
-    lines.push(stringify({ plugins: { [plugin.name]: table } }).trimEnd(), '');
+    lines.push(escapeEnv(stringify({ plugins: { [plugin.name]: table } }).trimEnd()), '');
   }
   return lines.join('\n');
+}
+
+/** A default value that contains `${` must read back as written, not as an environment variable. */
+function escapeEnv(toml: string): string {
+  return toml.replaceAll('${', '\\${');
 }
 
 function readOrGenerate(path: string, noDefault: boolean, plugins: readonly AnyPlugin[]): { text: string; generated: boolean } {
@@ -407,16 +417,16 @@ class Locator {
   }
 
   /** `FILE:LINE`, `FILE` when the key is nowhere, or the command-line option that set it. */
-  of(path: string): string {
-    if (path === '') return this.#file;
+  of(path: string): { where: string; line?: number } {
+    if (path === '') return { where: this.#file };
     const keys = path.replace(/\[\d+\]/g, '').split('.');
     for (const [set, origin] of this.#origins) {
       const s = set.split('.');
-      if (startsWith(keys, s)) return origin;
-      if (startsWith(s, keys) && this.#exact(keys) === undefined) return origin;
+      if (startsWith(keys, s)) return { where: origin };
+      if (startsWith(s, keys) && this.#exact(keys) === undefined) return { where: origin };
     }
     const line = this.#exact(keys) ?? this.#nearest(keys);
-    return line === undefined ? this.#file : `${this.#file}:${line}`;
+    return line === undefined ? { where: this.#file } : { where: `${this.#file}:${line}`, line };
   }
 
   /** First line that defines the key itself or something inside it. */
