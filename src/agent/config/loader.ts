@@ -1,6 +1,6 @@
-// Loads alumet-config.toml: generate if missing, substitute ${VAR}, parse, merge the command-line
-// overrides, then check `[pipeline]` and every enabled plugin's table against its schema, reporting all
-// problems at once with file, line and key. Pure apart from reading (and maybe writing) the file. Main thread.
+// Loads alumet-config.toml: generate if missing, substitute ${VAR}, parse, merge the command-line overrides,
+// check [pipeline] and each enabled plugin, and report every problem at once with file, line and key. Main
+// thread. Over 400 lines because all steps feed one problem list placed on file lines at the end (Locator).
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify, TomlError } from 'smol-toml';
@@ -78,21 +78,11 @@ class Collector extends Problems {
   }
 }
 
-/** Hands a plugin's `check` paths relative to its table, and files them under `plugins.NAME`. */
-class Prefixed extends Problems {
-  readonly #target: Problems;
-  readonly #prefix: string;
-  constructor(target: Problems, prefix: string) {
-    super();
-    this.#target = target;
-    this.#prefix = prefix;
-  }
-  override add(path: string, message: string): void {
-    super.add(path, message);
-    this.#target.add(path ? `${this.#prefix}.${path}` : this.#prefix, message);
-  }
-}
-
+/**
+ * Reads, checks and returns the configuration, or throws one ConfigError holding every problem found.
+ * Only enabled plugins' tables are checked against their schema (a disabled table may be unfinished);
+ * unknown plugin names and a non-boolean `enabled` are errors in any table.
+ */
 export function loadConfig(opts: LoadOptions): LoadedConfig {
   const { path, plugins } = opts;
   const env = opts.env ?? process.env;
@@ -141,7 +131,11 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
   return { path, generated, pipeline, ...selected };
 }
 
-/** The default config as TOML: the `[pipeline]` defaults, then one `[plugins.NAME]` table per plugin. */
+/**
+ * The default config as TOML: a header, the commented `[pipeline]` defaults, then one `[plugins.NAME]` table
+ * of defaults per plugin, with `enabled = false` for those in DISABLED_BY_DEFAULT. With `enabledNames`
+ * (`config regen --plugins a,b`), only those plugins' tables are written, all enabled.
+ */
 export function generateDefaultConfig(plugins: readonly AnyPlugin[], enabledNames?: readonly string[]): string {
   let chosen = plugins;
   if (enabledNames !== undefined) {
@@ -351,32 +345,38 @@ function extractPlugins(
     const plugin = byName.get(name)!;
     const path = `plugins.${name}`;
     const before = problems.list.length;
-    const config: unknown = plugin.config.parse(tables.get(name) ?? {}, path, new EnabledHint(problems, path));
+    const config: unknown = plugin.config.parse(tables.get(name) ?? {}, path, new PluginProblems(problems, path, false));
     // A key the schema rejected was replaced by its default; cross-key checks on that would only confuse.
-    if (problems.list.length === before) plugin.check?.(config, new Prefixed(problems, path));
+    if (problems.list.length === before) plugin.check?.(config, new PluginProblems(problems, path, true));
     out.push({ plugin, config });
   }
   return { plugins: out, disabled: ordered.filter((n) => !enabled.has(n)) };
 }
 
-/** Plugin schemas do not know `enabled` (the loader removes it), so a misspelt `enabled` gets its hint here. */
-class EnabledHint extends Problems {
+/**
+ * The problems of one plugin: its schema reports full paths, its `check` paths relative to its table
+ * (`relative`). Its schema does not know `enabled` (the loader removes it), so a misspelt `enabled` gets
+ * its hint here.
+ */
+class PluginProblems extends Problems {
   readonly #target: Problems;
   readonly #prefix: string;
-  constructor(target: Problems, prefix: string) {
+  readonly #relative: boolean;
+  constructor(target: Problems, prefix: string, relative: boolean) {
     super();
     this.#target = target;
     this.#prefix = prefix;
+    this.#relative = relative;
   }
   override add(path: string, message: string): void {
-    const key = path.startsWith(`${this.#prefix}.`) ? path.slice(this.#prefix.length + 1) : undefined;
+    const full = !this.#relative ? path : path ? `${this.#prefix}.${path}` : this.#prefix;
+    const key = full.startsWith(`${this.#prefix}.`) ? full.slice(this.#prefix.length + 1) : '';
     const m = /^unknown key(?:; did you mean "([^"]*)"\?)?(.*)$/s.exec(message);
-    if (key !== undefined && !key.includes('.') && m !== null && closest(key, ['enabled']) !== undefined) {
-      const other = m[1];
-      if (other === undefined || editDistance(key, 'enabled') < editDistance(key, other)) message = `unknown key; did you mean "enabled"?${m[2]}`;
+    if (m !== null && key !== '' && !key.includes('.') && closest(key, ['enabled']) !== undefined) {
+      if (m[1] === undefined || editDistance(key, 'enabled') < editDistance(key, m[1])) message = `unknown key; did you mean "enabled"?${m[2]}`;
     }
-    super.add(path, message);
-    this.#target.add(path, message);
+    super.add(full, message);
+    this.#target.add(full, message);
   }
 }
 
