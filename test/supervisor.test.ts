@@ -27,6 +27,7 @@ function setup(overrides: Partial<SupervisorOptions> = {}) {
     restartMax: 3,
     restartBackoffMs: 20,
     restartBackoffMaxMs: 100,
+    poolThreads: 2,
     ...overrides,
   });
   return { supervisor, registry, handle: { id: metric.id, name: metric.name, type: metric.type } };

@@ -54,6 +54,7 @@ export class Agent {
       restartMax: p.restart_max,
       restartBackoffMs: ms(p.restart_backoff),
       restartBackoffMaxMs: ms(p.restart_backoff_max),
+      poolThreads: p.pool_threads,
       onShutdown: () => void this.stop(),
     });
   }

@@ -14,6 +14,8 @@ export interface ElementDecl {
   readonly config: unknown;
   readonly pollNs?: bigint;
   readonly flushNs?: bigint;
+  /** Created at run time by another element (placed on the shared pool, removed when it ends). */
+  readonly runtime?: boolean;
 }
 
 export class ElementRecord {

@@ -22,6 +22,8 @@ export interface Slot {
   readonly elements: ElementRecord[];
   /** No longer part of the pipeline (its elements were stopped). */
   retired: boolean;
+  /** A thread of the shared pool, hosting run-time sources. */
+  readonly pool: boolean;
 }
 
 export class Topology {

@@ -2,12 +2,14 @@
 // restarts what fails, applies control requests, and runs the shutdown that loses no point. It implements
 // the ControlTarget the socket server talks to.
 
+import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { transfer } from '../protocol/rpc.js';
 import type { Logger } from '../protocol/logging.js';
 import type { MetricInfo } from '../protocol/metrics.js';
 import type { WorkerEvent } from '../protocol/messages.js';
-import { formatDuration } from '../protocol/duration.js';
+import type { ConsumerEvent, RuntimeSourceSpec } from '../protocol/element.js';
+import { formatDuration, parseDuration } from '../protocol/duration.js';
 import type { ControlAction, ControlTarget, ElementSummary } from '../control/control-target.js';
 import { ElementRecord, type ElementDecl } from './element-record.js';
 import { Topology, type Slot, type SlotRole } from './pipeline.js';
@@ -24,6 +26,8 @@ export interface SupervisorOptions {
   restartMax: number;
   restartBackoffMs: number;
   restartBackoffMaxMs: number;
+  /** Threads of the shared pool for run-time sources; 0 = one per CPU core. */
+  poolThreads: number;
   /** Called once the pipeline has shut down (after a `shutdown` command, say). */
   onShutdown?: () => void;
 }
@@ -39,7 +43,12 @@ export class Supervisor implements ControlTarget {
   readonly #opts: SupervisorOptions;
   readonly #log: Logger;
   readonly #topology = new Topology();
-  readonly #records: ElementRecord[] = [];
+  readonly #records = new Map<number, ElementRecord>();
+  #nextElementId = 0;
+  /** Points produced by run-time sources that have since been removed, for the shutdown balance. */
+  #removedProduced = 0;
+  /** Serialises pool placement, so a burst of new sources spawns each pool thread once. */
+  #poolQueue: Promise<unknown> = Promise.resolve();
   readonly #byName = new Map<string, ElementRecord>();
   readonly #slotOf = new Map<ElementRecord, Slot>();
   readonly #links = new Map<number, Link>();
@@ -70,11 +79,19 @@ export class Supervisor implements ControlTarget {
       for (const to of this.#topology.downstreamOf(slot)) await this.#connect(slot, to);
     }
     for (const slot of this.#topology.sources) await slot.handle.call('start', (c) => c.start(), this.#opts.controlTimeoutMs);
-    for (const r of this.#records) r.state = r.desired === 'paused' ? 'paused' : 'running';
+    for (const r of this.#records.values()) r.state = r.desired === 'paused' ? 'paused' : 'running';
+  }
+
+  /** Tells every element about a consumer the agent measures on purpose (`exec`'s child, say). */
+  async publishConsumerEvent(event: ConsumerEvent): Promise<void> {
+    await Promise.allSettled(
+      this.#topology.all().filter((s) => !s.retired && s.handle.alive).map((s) => s.handle.call('consumerEvent', (c) => c.consumerEvent(event), this.#opts.controlTimeoutMs)),
+    );
   }
 
   elements(): ElementSummary[] {
-    return this.#records.map((r) => ({
+    const order = { source: 0, transform: 1, output: 2 };
+    return [...this.#records.values()].sort((a, b) => order[a.kind] - order[b.kind] || a.id - b.id).map((r) => ({
       name: r.name,
       kind: r.kind,
       plugin: r.decl.plugin,
@@ -117,14 +134,14 @@ export class Supervisor implements ControlTarget {
 
   async #stopAll(): Promise<void> {
     this.#log.info('shutting down: stopping sources, draining transforms and outputs');
-    for (const r of this.#records) clearTimeout(r.restartTimer);
+    for (const r of this.#records.values()) clearTimeout(r.restartTimer);
     const slots = this.#topology.all().filter((s) => !s.retired && s.handle.alive);
     const deadline = this.#opts.shutdownTimeoutMs;
     const results = await Promise.allSettled(slots.map((s) => s.handle.call('drain', (c) => c.drain(), deadline)));
     results.forEach((res, i) => {
       if (res.status === 'rejected') this.#log.error(`${slots[i]!.handle.label} did not shut down cleanly: ${(res.reason as Error).message}`);
     });
-    for (const r of this.#records) if (r.state !== 'failed') r.state = 'stopped';
+    for (const r of this.#records.values()) if (r.state !== 'failed') r.state = 'stopped';
     this.#logBalance();
     await Promise.all(this.#topology.all().map((s) => s.handle.terminate()));
     this.#opts.onShutdown?.();
@@ -143,15 +160,15 @@ export class Supervisor implements ControlTarget {
   }
 
   #addRecord(decl: ElementDecl): ElementRecord {
-    const r = new ElementRecord(this.#records.length, decl);
+    const r = new ElementRecord(this.#nextElementId++, decl);
     if (this.#byName.has(r.name)) throw new Error(`duplicate element name: ${r.name}`);
-    this.#records.push(r);
+    this.#records.set(r.id, r);
     this.#byName.set(r.name, r);
     return r;
   }
 
-  async #spawnSlot(role: SlotRole, records: ElementRecord[]): Promise<Slot> {
-    const label = records.length === 1 ? records[0]!.name : `${role} pool`;
+  async #spawnSlot(role: SlotRole, records: ElementRecord[], pool = false): Promise<Slot> {
+    const label = pool ? `source pool thread ${this.#topology.sources.filter((s) => s.pool).length + 1}` : records[0]!.name;
     const handle = new WorkerHandle(
       label,
       {
@@ -161,12 +178,12 @@ export class Supervisor implements ControlTarget {
         batchWindow: this.#opts.batchWindow,
         outputBacklog: this.#opts.outputBacklog,
         elements: records.map((r) => r.spec()),
-        shared: false,
+        shared: pool,
       },
       (e) => this.#onEvent(e),
       (h, error) => this.#onWorkerExit(h, error),
     );
-    const slot: Slot = { role, handle, elements: records, retired: false };
+    const slot: Slot = { role, handle, elements: records, retired: false, pool };
     for (const r of records) this.#slotOf.set(r, slot);
     try {
       await handle.call('start-up', (c) => c.ping(), START_TIMEOUT_MS);
@@ -250,12 +267,24 @@ export class Supervisor implements ControlTarget {
   }
 
   #onEvent(e: WorkerEvent): void {
-    const r = this.#records[e.id];
+    const r = this.#records.get(e.id);
     if (r === undefined) return;
-    if (e.type === 'ended') {
-      this.#log.info(`${r.name} ended: ${e.reason}`);
-      void this.#applyOne(r, { type: 'stop' }).catch(() => undefined);
-      return;
+    switch (e.type) {
+      case 'add-source':
+        void this.#addRuntimeSource(r, e.spec).catch((err: Error) => this.#log.error(`${r.name} could not add source ${e.spec.element}: ${err.message}`));
+        return;
+      case 'remove-source': {
+        const target = this.#byName.get(`source/${r.decl.plugin}/${e.element}`);
+        if (target?.decl.runtime) void this.#removeRuntimeSource(target);
+        return;
+      }
+      case 'ended':
+        this.#log.info(`${r.name} ended: ${e.reason}`);
+        if (r.decl.runtime) void this.#removeRuntimeSource(r);
+        else void this.#applyOne(r, { type: 'stop' }).catch(() => undefined);
+        return;
+      case 'failed':
+        break;
     }
     r.lastError = e.error;
     this.#scheduleRestart(r, () => this.#slotOf.get(r)!.handle.call('restart', (c) => c.restart(r.id), this.#opts.controlTimeoutMs));
@@ -319,10 +348,81 @@ export class Supervisor implements ControlTarget {
     if (old.role === 'source') await old.handle.call('start', (c) => c.start(), this.#opts.controlTimeoutMs);
   }
 
+  /** Places a source created at run time on the pool thread with the least polling load. */
+  #addRuntimeSource(creator: ElementRecord, spec: RuntimeSourceSpec): Promise<void> {
+    const name = `source/${creator.decl.plugin}/${spec.element}`;
+    if (this.#byName.has(name) || this.isShuttingDown) return Promise.resolve();
+    const r = this.#addRecord({
+      kind: 'source',
+      plugin: creator.decl.plugin,
+      element: spec.element,
+      moduleUrl: spec.module,
+      config: spec.config,
+      pollNs: parseDuration(spec.poll_interval),
+      flushNs: spec.flush_interval === undefined ? undefined : parseDuration(spec.flush_interval),
+      runtime: true,
+    });
+    if (spec.paused) r.desired = 'paused';
+    const placed = this.#poolQueue.then(async () => {
+      const slot = await this.#poolSlotFor();
+      slot.elements.push(r);
+      this.#slotOf.set(r, slot);
+      return slot;
+    });
+    this.#poolQueue = placed.catch(() => undefined);
+    return placed.then(async (slot) => {
+      try {
+        await slot.handle.call('addElement', (c) => c.addElement(r.spec()), this.#opts.controlTimeoutMs);
+        r.state = r.desired === 'paused' ? 'paused' : 'running';
+      } catch (e) {
+        this.#forget(r);
+        throw e;
+      }
+    });
+  }
+
+  async #poolSlotFor(): Promise<Slot> {
+    const load = (s: Slot): number => s.elements.reduce((sum, e) => sum + 1e9 / Number(e.pollNs ?? 1_000_000_000n), 0);
+    const pool = this.#topology.sources.filter((s) => s.pool && !s.retired);
+    const size = this.#opts.poolThreads > 0 ? this.#opts.poolThreads : availableParallelism();
+    const idle = pool.find((s) => s.elements.length === 0);
+    if (idle !== undefined) return idle;
+    if (pool.length < size) {
+      const slot = await this.#spawnSlot('source', [], true);
+      this.#topology.sources.push(slot);
+      for (const to of this.#topology.downstreamOf(slot)) await this.#connect(slot, to);
+      await slot.handle.call('start', (c) => c.start(), this.#opts.controlTimeoutMs);
+      return slot;
+    }
+    return pool.reduce((best, s) => (load(s) < load(best) ? s : best));
+  }
+
+  /** Stops a run-time source (final flush) and removes it from the table. */
+  async #removeRuntimeSource(r: ElementRecord): Promise<void> {
+    const slot = this.#slotOf.get(r);
+    if (slot === undefined) return;
+    try {
+      await slot.handle.call('removeElement', (c) => c.removeElement(r.id), this.#opts.controlTimeoutMs);
+    } catch (e) {
+      this.#log.warn(`${r.name}: ${(e as Error).message}`);
+    }
+    this.#forget(r);
+  }
+
+  #forget(r: ElementRecord): void {
+    clearTimeout(r.restartTimer);
+    this.#removedProduced += r.counters.get('points_out');
+    this.#records.delete(r.id);
+    this.#byName.delete(r.name);
+    const slot = this.#slotOf.get(r);
+    this.#slotOf.delete(r);
+    if (slot !== undefined) slot.elements.splice(slot.elements.indexOf(r), 1);
+  }
+
   #logBalance(): void {
-    let produced = 0;
-    for (const r of this.#records) if (r.kind === 'source') produced += r.counters.get('points_out');
-    const lines = this.#records
+    let produced = this.#removedProduced;
+    for (const r of this.#records.values()) if (r.kind === 'source') produced += r.counters.get('points_out');
+    const lines = [...this.#records.values()]
       .filter((r) => r.kind === 'output')
       .map((r) => {
         const c = r.counters;

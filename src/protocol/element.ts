@@ -21,6 +21,36 @@ export interface ElementContext {
   readonly metrics: ReadonlyMap<number, MetricInfo>;
   /** True when this instance replaces one that failed (an output appends instead of truncating, say). */
   readonly isRestart: boolean;
+  /** Creates and removes sources while the pipeline runs (one per process, one per cgroup…). */
+  readonly runtime: RuntimeSources;
+}
+
+/** A source created at run time. It belongs to the same plugin as the element that created it. */
+export interface RuntimeSourceSpec {
+  /** Element name, unique within the plugin: `pid-1234`. */
+  readonly element: string;
+  /** URL (href) of the element module, e.g. `new URL('./process.js', import.meta.url).href`. */
+  readonly module: string;
+  readonly config: unknown;
+  readonly poll_interval: string;
+  readonly flush_interval?: string;
+  /** Start paused (the first poll of a running source is immediate). */
+  readonly paused?: boolean;
+}
+
+/** Something the agent measures on purpose started or ended (`exec` announces its child, say). */
+export interface ConsumerEvent {
+  readonly type: 'start' | 'end';
+  readonly consumers: ReadonlyArray<{ readonly kind: string; readonly id: string }>;
+}
+
+export interface RuntimeSources {
+  /** Asks the supervisor to run a new source on the shared pool of threads; a duplicate name is ignored. */
+  add(spec: RuntimeSourceSpec): void;
+  /** Stops (with a final flush) and forgets a source this plugin created at run time. */
+  remove(element: string): void;
+  /** Calls `listener` for every consumer event the agent publishes from now on. */
+  onConsumerEvent(listener: (event: ConsumerEvent) => void): void;
 }
 
 /** A managed source: the host calls `poll` on its schedule (or on trigger-now). */

@@ -3,7 +3,7 @@
 
 import type { MessagePort } from 'node:worker_threads';
 import type { WireBatch } from './batch.js';
-import type { ElementKind } from './element.js';
+import type { ConsumerEvent, ElementKind, RuntimeSourceSpec } from './element.js';
 import type { MetricInfo } from './metrics.js';
 
 /** Downstream → upstream: `n` more batches may be sent on this link. */
@@ -56,7 +56,10 @@ export interface WorkerInit {
 /** Worker → supervisor, on the worker's parentPort. */
 export type WorkerEvent =
   | { readonly type: 'failed'; readonly id: number; readonly error: string }
-  | { readonly type: 'ended'; readonly id: number; readonly reason: string };
+  | { readonly type: 'ended'; readonly id: number; readonly reason: string }
+  /** Element `id` asks for a run-time source of its plugin. */
+  | { readonly type: 'add-source'; readonly id: number; readonly spec: RuntimeSourceSpec }
+  | { readonly type: 'remove-source'; readonly id: number; readonly element: string };
 
 /** The control API every worker exposes over comlink. Calls resolve once the request has taken effect. */
 export interface WorkerControl {
@@ -80,4 +83,5 @@ export interface WorkerControl {
   detachInput(linkId: number): void;
   detachOutput(linkId: number): void;
   metricsAdded(metrics: MetricInfo[]): void;
+  consumerEvent(event: ConsumerEvent): void;
 }

@@ -5,7 +5,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { expose } from '../protocol/rpc.js';
 import { createLogger, type Logger } from '../protocol/logging.js';
-import type { ElementContext, ElementModule } from '../protocol/element.js';
+import type { ConsumerEvent, ElementContext, ElementModule } from '../protocol/element.js';
 import type { MetricInfo } from '../protocol/metrics.js';
 import type { ElementSpec, WorkerControl, WorkerEvent, WorkerInit } from '../protocol/messages.js';
 import { Fanout } from './links.js';
@@ -20,6 +20,7 @@ const sourceFanout = new Fanout(init.batchWindow);
 
 type Actor = SourceActor | TransformActor | OutputActor;
 const actors = new Map<number, Actor>();
+const consumerListeners: Array<(event: ConsumerEvent) => void> = [];
 
 function report(event: WorkerEvent): void {
   parentPort!.postMessage(event);
@@ -36,7 +37,17 @@ async function createActor(spec: ElementSpec): Promise<Actor> {
     throw new Error(`${spec.moduleUrl} does not export a ${spec.kind} element (export default define${spec.kind[0]!.toUpperCase()}${spec.kind.slice(1)}(…))`);
   }
   const log = rootLog.child({ element: spec.name });
-  const ctx: ElementContext = { name: spec.name, log, metrics, isRestart: spec.isRestart };
+  const ctx: ElementContext = {
+    name: spec.name,
+    log,
+    metrics,
+    isRestart: spec.isRestart,
+    runtime: {
+      add: (runtimeSpec) => report({ type: 'add-source', id: spec.id, spec: runtimeSpec }),
+      remove: (element) => report({ type: 'remove-source', id: spec.id, element }),
+      onConsumerEvent: (listener) => void consumerListeners.push(listener),
+    },
+  };
   const events: ActorEvents = {
     failed: (e) => {
       log.error({ err: e }, `${spec.name} failed: ${errorText(e)}`);
@@ -137,6 +148,15 @@ const control: WorkerControl = {
   },
   metricsAdded(list) {
     for (const m of list) metrics.set(m.id, m);
+  },
+  consumerEvent(event) {
+    for (const listener of consumerListeners) {
+      try {
+        listener(event);
+      } catch (e) {
+        rootLog.error({ err: e }, `error in a consumer event listener: ${errorText(e)}`);
+      }
+    }
   },
 };
 

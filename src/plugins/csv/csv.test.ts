@@ -16,6 +16,7 @@ import plugin from './index.js';
 import outputModule, { type CsvOutputConfig } from './output.js';
 import { ByteSink } from './byte-sink.js';
 import { CsvFormatter } from './format-rows.js';
+import { fakeContext as fakeElementContext } from '../../../test/helpers/element-context.js';
 
 const TS = { sec: 1745593733, nsec: 996365220 }; // 2025-04-25T15:08:53.99636522Z
 const TS_TEXT = '2025-04-25T15:08:53.99636522Z';
@@ -63,7 +64,7 @@ function fakeContext(metrics = METRICS, isRestart = false): { ctx: ElementContex
   const logs: LogRecord[] = [];
   const record = (level: string) => (_obj: unknown, msg?: string) => void logs.push({ level, msg });
   const log = { error: record('error'), warn: record('warn'), info: record('info'), debug: record('debug') };
-  return { ctx: { name: 'output/csv/csv', log, metrics, isRestart }, logs };
+  return { ctx: fakeElementContext({ name: 'output/csv/csv', log, metrics, isRestart }), logs };
 }
 
 function tempDir(t: TestContext): string {
