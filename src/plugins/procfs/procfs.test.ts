@@ -34,7 +34,7 @@ function fakeCtx(name: string): ElementContext & { warnings: string[] } {
     log: { error() {}, warn: (_o: unknown, msg?: string) => warnings.push(msg ?? ''), info() {}, debug() {} },
     metrics: new Map(),
     isRestart: false,
-  } as ElementContext & { warnings: string[] };
+  } as unknown as ElementContext & { warnings: string[] };
 }
 
 let nextId = 1;

@@ -18,7 +18,7 @@ const ctx = {
   log: { error() {}, warn() {}, info() {}, debug() {} },
   metrics: new Map(),
   isRestart: false,
-} as ElementContext;
+} as unknown as ElementContext;
 
 function handles(n: number, type: typeof F64 | typeof U64): MetricHandle[] {
   return Array.from({ length: n }, (_, m) => ({ id: 10 + m, name: `synthetic_${m}`, type }));
