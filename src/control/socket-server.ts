@@ -1,12 +1,11 @@
 // The control socket: a Unix-socket server that reads command lines and writes each line's reply, in order,
-// per connection. It owns the socket file's safety (stale, live, foreign files; path length; mode). Main thread.
+// per connection, within limits on line length and connections. The file itself: socket-file.ts. Main thread.
 
-import { randomBytes } from 'node:crypto';
-import { chmod, link, lstat, mkdir, rm, unlink } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
 import net from 'node:net';
-import { dirname, join } from 'node:path';
 import type { Reply } from './dispatch.js';
+import { bindSocket, checkPathLength, clearStaleSocket, removeIfOurs, SocketServerError, type SocketIdentity } from './socket-file.js';
+
+export { SocketServerError } from './socket-file.js';
 
 /** What the server needs from the dispatcher: one reply per line, `undefined` for a blank line. */
 export interface LineHandler {
@@ -33,36 +32,20 @@ export interface SocketServerOptions {
   readonly log?: ControlLog;
 }
 
-/** A start-up problem with the socket, meant for the user; the caller adds the `socket-control:` prefix. */
-export class SocketServerError extends Error {
-  override readonly name = 'SocketServerError';
-}
-
 export const MAX_LINE_BYTES = 65_536;
-/** `sun_path` is 108 bytes with its NUL; Node silently truncates longer paths, so refuse them. */
-export const MAX_PATH_BYTES = 107;
 const DEFAULT_MODE = 0o600;
 const DEFAULT_MAX_CONNECTIONS = 128;
 /** Stop reading a connection that queues more lines than this, until its replies catch up. */
 const QUEUE_HIGH = 256;
 /** How long close() lets connections flush their last replies before destroying them. */
 const CLOSE_GRACE_MS = 1000;
-const PROBE_TIMEOUT_MS = 1000;
 
 const NO_LOG: ControlLog = { info() {}, warn() {}, error() {}, debug() {} };
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const LF = 0x0a;
 const CR = 0x0d;
 
-/**
- * Serves the control protocol on a Unix socket.
- *
- * The socket is bound inside a private 0700 directory next to `path`, chmod-ed, then hard-linked to `path`
- * (which fails rather than replace anything that appeared meanwhile). So no one can connect before the mode is
- * set, and libuv, which unlinks the bound path on close, only ever unlinks the private name: the real file is
- * removed by close() only while it is still our inode. When the private path would be too long, the socket is
- * bound at `path` directly and chmod-ed right after listen; during that short window its mode follows the umask.
- */
+/** Serves the control protocol on a Unix socket (see socket-file.ts for how the file is made safe). */
 export class SocketServer {
   readonly #handler: LineHandler;
   readonly #path: string;
@@ -71,13 +54,13 @@ export class SocketServer {
   readonly #log: ControlLog;
   readonly #connections = new Set<Connection>();
   #server: net.Server | undefined;
-  #identity: { dev: number; ino: number } | undefined;
+  #identity: SocketIdentity | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: SocketServerOptions) {
     const mode = options.mode ?? DEFAULT_MODE;
     if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
-      throw new SocketServerError(`socket_mode must be permission bits between 0o000 and 0o777, got ${mode}`);
+      throw new SocketServerError(`socket_mode must be permission bits between 0o000 and 0o777, got ${Number.isInteger(mode) ? `0o${mode.toString(8)}` : mode}`);
     }
     const max = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     if (!Number.isInteger(max) || max < 1) throw new SocketServerError(`maxConnections must be a positive integer, got ${max}`);
@@ -99,27 +82,18 @@ export class SocketServer {
 
   /** Resolves once the socket is listening at `path` with its mode set; rejects with a SocketServerError. */
   async start(): Promise<void> {
-    if (this.#server !== undefined || this.#closing !== undefined) throw new Error('SocketServer.start() called twice');
+    if (this.#server !== undefined || this.#closing !== undefined) throw new Error('SocketServer.start() called twice, or after close()');
     const path = this.#path;
-    const bytes = Buffer.byteLength(path);
-    if (bytes === 0) throw new SocketServerError('socket_path is empty; set it to a file path such as "alumet-control.sock"');
-    if (bytes > MAX_PATH_BYTES) {
-      throw new SocketServerError(
-        `socket path ${path} is ${bytes} bytes long; Unix socket paths must be shorter than 108 bytes (longer ones are silently truncated); set a shorter socket_path`,
-      );
-    }
-    await this.#clearStale(path);
+    checkPathLength(path);
+    if (await clearStaleSocket(path)) this.#log.info(`removed the stale socket ${path}`);
     const server = net.createServer({ allowHalfOpen: true }, (socket) => this.#accept(socket));
-    this.#server = server;
     try {
-      await this.#bind(server, path);
-      const st = await lstat(path);
-      this.#identity = { dev: st.dev, ino: st.ino };
+      this.#identity = await bindSocket(server, path, this.#mode);
     } catch (e) {
-      this.#server = undefined;
       server.close();
       throw e instanceof SocketServerError ? e : new SocketServerError(`cannot listen on ${path}: ${(e as Error).message}`);
     }
+    this.#server = server;
     server.on('error', (e) => this.#log.error(`error on ${path}: ${e.message}`));
     this.#log.debug(`listening on ${path}`);
   }
@@ -133,7 +107,8 @@ export class SocketServer {
   async #close(): Promise<void> {
     const server = this.#server;
     if (server === undefined) return;
-    await this.#removeOwnFile();
+    const kept = await removeIfOurs(this.#path, this.#identity!);
+    if (kept !== undefined) this.#log.warn(kept);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const c of this.#connections) c.end();
     const timer = setTimeout(() => {
@@ -142,73 +117,6 @@ export class SocketServer {
     await closed;
     clearTimeout(timer);
     this.#log.debug(`stopped listening on ${this.#path}`);
-  }
-
-  async #removeOwnFile(): Promise<void> {
-    const id = this.#identity;
-    if (id === undefined) return;
-    try {
-      const st = await lstat(this.#path);
-      if (st.dev === id.dev && st.ino === id.ino) await unlink(this.#path);
-      else this.#log.warn(`${this.#path} was replaced by another file; leaving it in place`);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.#log.warn(`cannot remove ${this.#path}: ${(e as Error).message}`);
-    }
-  }
-
-  /** Refuses anything at `path` but a stale socket, which it deletes. */
-  async #clearStale(path: string): Promise<void> {
-    let st: Stats;
-    try {
-      st = await lstat(path);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      throw new SocketServerError(`cannot use ${path}: ${(e as Error).message}`);
-    }
-    if (!st.isSocket()) {
-      throw new SocketServerError(
-        `${path} exists and is not a socket (it is ${describeFile(st)}); not deleting it (set socket_path or remove it)`,
-      );
-    }
-    const state = await probe(path);
-    if (state === 'live') throw new SocketServerError(`another agent is listening on ${path}; stop it or set another socket_path`);
-    if (state !== 'stale') {
-      throw new SocketServerError(`${path} is a socket that cannot be checked (${state}); not deleting it (set socket_path or remove it)`);
-    }
-    try {
-      const again = await lstat(path);
-      if (again.dev === st.dev && again.ino === st.ino) await unlink(path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new SocketServerError(`cannot remove the stale socket ${path}: ${(e as Error).message}`);
-    }
-    this.#log.info(`removed the stale socket ${path}`);
-  }
-
-  async #bind(server: net.Server, path: string): Promise<void> {
-    const dir = dirname(path);
-    const privateDir = join(dir, `.sock-${randomBytes(6).toString('hex')}`);
-    const privatePath = join(privateDir, 's');
-    if (Buffer.byteLength(privatePath) > MAX_PATH_BYTES) {
-      await listen(server, path);
-      await chmod(path, this.#mode);
-      return;
-    }
-    try {
-      await mkdirPrivate(privateDir, dir);
-      await listen(server, privatePath);
-      await chmod(privatePath, this.#mode);
-      try {
-        await link(privatePath, path);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-          throw new SocketServerError(`${path} appeared while the socket was being created; not replacing it (set socket_path or remove it)`);
-        }
-        throw e;
-      }
-    } finally {
-      await rm(privateDir, { recursive: true, force: true });
-    }
   }
 
   #accept(socket: net.Socket): void {
@@ -327,7 +235,9 @@ class Connection {
         }
         const reply = await this.#answer(line);
         if (reply !== undefined) await this.#send(reply);
-        if (this.#socket.isPaused() && this.#queue.length - this.#head <= QUEUE_HIGH / 2 && !this.#done) this.#socket.resume();
+        if (this.#socket.isPaused() && !this.#overflow && !this.#done && this.#queue.length - this.#head <= QUEUE_HIGH / 2) {
+          this.#socket.resume();
+        }
       }
     } finally {
       this.#busy = false;
@@ -380,62 +290,4 @@ function drained(socket: net.Socket): Promise<void> {
     socket.on('drain', done);
     socket.on('close', done);
   });
-}
-
-function listen(server: net.Server, path: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (e: Error): void => {
-      server.off('listening', onListening);
-      reject(e);
-    };
-    const onListening = (): void => {
-      server.off('error', onError);
-      resolve();
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen(path);
-  });
-}
-
-async function mkdirPrivate(privateDir: string, dir: string): Promise<void> {
-  try {
-    await mkdir(privateDir, { mode: 0o700 });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'the directory does not exist' : (e as Error).message;
-    throw new SocketServerError(`cannot create the socket in ${dir}: ${why}`);
-  }
-}
-
-/** Whether an existing socket has a listener behind it. */
-function probe(path: string): Promise<'live' | 'stale' | string> {
-  return new Promise((resolve) => {
-    const client = net.connect(path);
-    const timer = setTimeout(() => {
-      client.destroy();
-      resolve(`no answer within ${PROBE_TIMEOUT_MS} ms`);
-    }, PROBE_TIMEOUT_MS);
-    client.once('connect', () => {
-      clearTimeout(timer);
-      client.destroy();
-      resolve('live');
-    });
-    client.once('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      client.destroy();
-      if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT') resolve('stale');
-      else if (e.code === 'EAGAIN') resolve('live');
-      else resolve(e.message);
-    });
-  });
-}
-
-function describeFile(st: Stats): string {
-  if (st.isSymbolicLink()) return 'a symbolic link';
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFile()) return 'a regular file';
-  if (st.isFIFO()) return 'a named pipe';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
-  return 'not a socket';
 }
