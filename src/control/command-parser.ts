@@ -58,7 +58,7 @@ const MIN_PERIOD_NS = 100_000n;
 const MAX_WORD_CHARS = 1024;
 
 // Alumet splits on ASCII whitespace; of that, only space and tab can remain once the server has cut the line
-// at `\n` and dropped a final `\r`. Every other C0 control, and DEL, is refused; Unicode spaces are word characters.
+// at `\n` and dropped a final `\r`. Other C0 and C1 controls and DEL are refused; Unicode spaces are word characters.
 const WORDS = /[\t ]+/;
 const CONTROL_CHAR = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
 const BLANK = /^[\t ]*$/;
