@@ -116,7 +116,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     if (e instanceof UsageError) {
-      process.stderr.write(`error: ${e.message}\n`);
+      process.stderr.write(`error: ${e.message}\n${e.hint ? `${e.hint}\n` : ''}`);
       process.exit(2);
     }
     if (e instanceof ControlUnavailable) {

@@ -5,5 +5,8 @@ import type { AnyPlugin } from '../agent/plugin-api.js';
 import procfs from './procfs/index.js';
 import csv from './csv/index.js';
 import socketControl from './socket-control/index.js';
+import synthetic from './synthetic/index.js';
+import filter from './filter/index.js';
+import energyEstimationTdp from './energy-estimation-tdp/index.js';
 
-export const PLUGINS: readonly AnyPlugin[] = [procfs, csv, socketControl];
+export const PLUGINS: readonly AnyPlugin[] = [procfs, csv, socketControl, synthetic, filter, energyEstimationTdp];
