@@ -89,6 +89,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'control': {
+      if (cmd.words.length === 0) throw new UsageError('control needs a command to send, e.g. `alumet-agent control list`');
       const socket = cmd.socket ?? controlSocketFromConfig(cmd);
       const reply = await sendControlLine(socket, cmd.words.join(' '), 10_000);
       for (const line of reply.lines) process.stdout.write(`${line}\n`);
