@@ -18,11 +18,16 @@ export class ProcFile {
   #buf: Buffer = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
   #reopenEachRead = false;
   #onFallback: ((cause: Error) => void) | undefined;
+  #readSync: typeof readSync;
 
-  /** Opens `path` now, so a missing file is reported when the source is created. */
-  constructor(path: string, onFallback?: (cause: Error) => void) {
+  /**
+   * Opens `path` now, so a missing file is reported when the source is created. `onFallback` hears of the
+   * switch to reopening on every read; `read` replaces fs.readSync (tests simulate the broken kernels).
+   */
+  constructor(path: string, onFallback?: (cause: Error) => void, read: typeof readSync = readSync) {
     this.path = path;
     this.#onFallback = onFallback;
+    this.#readSync = read;
     this.#fd = this.#open();
   }
 
@@ -79,7 +84,7 @@ export class ProcFile {
         this.#buf.copy(bigger, 0, 0, total);
         this.#buf = bigger;
       }
-      const n = readSync(this.#fd, this.#buf, total, this.#buf.length - total, positional ? total : null);
+      const n = this.#readSync(this.#fd, this.#buf, total, this.#buf.length - total, positional ? total : null);
       if (n === 0) break;
       total += n;
     }

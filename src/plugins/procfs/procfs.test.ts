@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import procfs, { DEFAULT_MEMINFO_METRICS } from './index.js';
 import kernelModule, { type KernelSourceConfig } from './kernel.js';
 import memoryModule from './memory.js';
 import networkModule, { type NetworkSourceConfig } from './network.js';
+import { ProcFile } from './proc-file.js';
 import { ProcParseError, U64_MAX, counterDiff, parseMeminfo, parseNetDev, parseStat, snakeCase } from './parse.js';
 
 const TESTDATA = fileURLToPath(new URL('../../../../src/plugins/procfs/testdata', import.meta.url));
@@ -382,6 +383,51 @@ test('kernel: a file larger than the read buffer is read whole', async (t) => {
   assert.equal(got.filter((r) => r.metric === 'kernel_cpu_time').length, 9 * 4097);
   assert.equal(got.find((r) => r.resource === 'cpu_core:4095' && r.attrs === 'cpu_state=user')?.value, 10n);
   assert.equal(got.find((r) => r.metric === 'kernel_context_switches')?.value, 1n);
+});
+
+test('a file that refuses positional reads is reopened and read from its start on every poll (kernel 6.14, alumet#336)', (t) => {
+  const proc = fakeProc(t, 'normal');
+  const path = join(proc.root, 'stat');
+  const calls: Array<number | null> = [];
+  // As on the broken kernels: any read at an explicit offset fails with ESPIPE; plain reads work.
+  const brokenRead = ((fd: number, buf: NodeJS.ArrayBufferView, offset: number, length: number, position: number | null) => {
+    calls.push(position);
+    if (position !== null) throw Object.assign(new Error('ESPIPE: invalid seek, read'), { code: 'ESPIPE' });
+    return readSync(fd, buf, offset, length, null);
+  }) as typeof readSync;
+  const fallbacks: string[] = [];
+  const file = new ProcFile(path, (e) => fallbacks.push(e.message), brokenRead);
+  t.after(() => file.close());
+  assert.equal(file.read(), testdata('normal', 't0', 'stat'));
+  assert.deepEqual(fallbacks, ['ESPIPE: invalid seek, read']);
+  writeFileSync(path, testdata('normal', 't1', 'stat'));
+  calls.length = 0;
+  assert.equal(file.read(), testdata('normal', 't1', 'stat'));
+  assert.equal(file.read(), testdata('normal', 't1', 'stat'));
+  assert.ok(calls.length > 0 && calls.every((p) => p === null), `positions read: ${calls.join(',')}`);
+  assert.equal(fallbacks.length, 1);
+  // A vanished file is still reported clearly in this mode.
+  unlinkSync(path);
+  assert.throws(() => file.read(), /stat does not exist/);
+});
+
+test('ProcFile reads at offset 0 through one descriptor while the file stays in place', (t) => {
+  const proc = fakeProc(t, 'normal');
+  const path = join(proc.root, 'stat');
+  const positions: Array<number | null> = [];
+  const spy = ((fd: number, buf: NodeJS.ArrayBufferView, offset: number, length: number, position: number | null) => {
+    positions.push(position);
+    return readSync(fd, buf, offset, length, position);
+  }) as typeof readSync;
+  const file = new ProcFile(path, undefined, spy);
+  t.after(() => file.close());
+  for (const snapshot of ['t0', 't1', 't0']) {
+    writeFileSync(path, testdata('normal', snapshot, 'stat'));
+    positions.length = 0;
+    assert.equal(file.read(), testdata('normal', snapshot, 'stat'));
+    assert.equal(positions[0], 0);
+    assert.ok(positions.every((p) => p !== null));
+  }
 });
 
 // ---------------------------------------------------------------------------------------------------------
