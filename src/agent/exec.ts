@@ -22,13 +22,17 @@ export async function runChild(agent: Agent, cmd: ChildCommand, log: Logger): Pr
   if (cmd.type === 'watch') {
     if (!processExists(cmd.pid)) throw new ChildError(`process ${cmd.pid} does not exist`);
     log.info(`watching process ${cmd.pid}`);
+    // Unlike Alumet (#356), watch announces its process too, so event-mode process sources follow it.
+    await announce(agent, 'start', cmd.pid);
     await waitForProcessEnd(cmd.pid);
     log.info(`process ${cmd.pid} ended, the agent will now stop`);
     await triggerAllSources(agent, log, 'one last measurement');
+    await announce(agent, 'end', cmd.pid);
     return 0;
   }
-  const { code, signal } = await spawnAndWait(cmd.program, cmd.args, log);
+  const { pid, code, signal } = await spawnAndWait(cmd.program, cmd.args, log, (pid) => announce(agent, 'start', pid));
   await triggerAllSources(agent, log, 'one last measurement');
+  await announce(agent, 'end', pid);
   if (cmd.ignoreExitCode) return 0;
   if (signal !== null) {
     log.warn(`child process was killed by ${signal}; exiting with code 1`);
@@ -47,14 +51,28 @@ async function triggerAllSources(agent: Agent, log: Logger, what: string): Promi
   for (const f of failures) log.error(`could not trigger ${what} of ${f.name}: ${f.error}`);
 }
 
-function spawnAndWait(program: string, args: string[], log: Logger): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+/** The processes the agent measures on purpose: sources that follow consumer events start (or stop) polling them. */
+function announce(agent: Agent, type: 'start' | 'end', pid: number): Promise<void> {
+  return agent.supervisor.publishConsumerEvent({ type, consumers: [{ kind: 'process', id: String(pid) }] });
+}
+
+function spawnAndWait(
+  program: string,
+  args: string[],
+  log: Logger,
+  onSpawn: (pid: number) => Promise<void>,
+): Promise<{ pid: number; code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { stdio: 'inherit' });
+    let announced = Promise.resolve();
     child.once('error', (e: NodeJS.ErrnoException) => reject(new ChildError(spawnHint(program, e))));
-    child.once('spawn', () => log.info(`child process '${program}' spawned with pid ${child.pid}`));
+    child.once('spawn', () => {
+      log.info(`child process '${program}' spawned with pid ${child.pid}`);
+      announced = onSpawn(child.pid!);
+    });
     child.once('exit', (code, signal) => {
       log.info(`child process exited with ${signal ?? `code ${code}`}, the agent will now stop`);
-      resolve({ code, signal });
+      void announced.then(() => resolve({ pid: child.pid!, code, signal }));
     });
   });
 }
