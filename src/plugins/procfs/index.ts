@@ -11,6 +11,7 @@ import type { KernelSourceConfig } from './kernel.js';
 import type { MemorySourceConfig } from './memory.js';
 import type { NetworkSourceConfig } from './network.js';
 import { KNOWN_MEMINFO_KEYS, parseMeminfo, snakeCase } from './parse.js';
+import { checkProcesses, processesSchema, startProcesses } from './processes-config.js';
 
 /** Alumet's default `memory.metrics`. */
 export const DEFAULT_MEMINFO_METRICS: readonly string[] = Object.freeze([
@@ -43,6 +44,8 @@ const schema = t.table({
     metrics: t.list(t.string('', { nonEmpty: true }), [...DEFAULT_MEMINFO_METRICS]),
   }),
   network: t.table(periodic()),
+  /** One source per process (`pid-<pid>`), found by the `process-watcher`: see processes-config.ts. */
+  processes: processesSchema,
 });
 
 export type ProcfsConfig = Infer<typeof schema>;
@@ -70,6 +73,7 @@ export default definePlugin<ProcfsConfig>({
   config: schema,
 
   check(config, problems) {
+    if (config.processes.enabled) checkProcesses(config.processes, problems);
     if (!config.memory.enabled) return;
     const keys = meminfoKeys(config.root);
     config.memory.metrics.forEach((entry, i) => {
@@ -120,5 +124,6 @@ export default definePlugin<ProcfsConfig>({
       };
       ctx.source('network', new URL('./network.js', import.meta.url), element, trigger(config.network));
     }
+    startProcesses(config.root, config.processes, ctx);
   },
 });
