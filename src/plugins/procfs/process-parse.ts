@@ -22,6 +22,8 @@ export interface ProcessStat {
   /** One letter: R, S, D, Z (zombie), T, t, X (dead), I, … */
   readonly state: string;
   readonly ppid: number;
+  /** PF_* flags of the task; PF_KTHREAD marks a kernel thread. */
+  readonly flags: number;
   readonly utime: bigint;
   readonly stime: bigint;
   /** Time spent running a guest's virtual CPU (already counted in utime); absent before Linux 2.6.24. */
@@ -35,6 +37,7 @@ export interface ProcessStat {
 // 1-based field numbers of proc_pid_stat(5); fields after comm are counted from state (field 3).
 const F_STATE = 3;
 const F_PPID = 4;
+const F_FLAGS = 9;
 const F_UTIME = 14;
 const F_STIME = 15;
 const F_STARTTIME = 22;
@@ -67,12 +70,21 @@ export function parseProcessStat(text: string): ProcessStat {
     comm,
     state,
     ppid,
+    flags: Number(u64(field(F_FLAGS), 'field 9 (flags)')),
     utime: u64(field(F_UTIME), 'field 14 (utime)'),
     stime: u64(field(F_STIME), 'field 15 (stime)'),
     guestTime: guestWord === undefined ? undefined : u64(guestWord, 'field 43 (guest_time)'),
     starttime: u64(field(F_STARTTIME), 'field 22 (starttime)'),
     vsize: u64(field(F_VSIZE), 'field 23 (vsize)'),
   };
+}
+
+const PF_KTHREAD = 0x00200000;
+
+/** A kernel thread has no memory of its own: no statm values, and smaps_rollup answers ESRCH. */
+export function isKernelThread(stat: ProcessStat): boolean {
+  // flags is an unsigned 32-bit word: test the bit without JavaScript's signed bitwise operators.
+  return Math.floor(stat.flags / PF_KTHREAD) % 2 === 1;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import { SourceEnded, defineSource, type Log } from '../../protocol/element.js';
 import type { MetricHandle } from '../../protocol/metrics.js';
 import { ProcParseError } from './parse.js';
 import { isDenied, isGone, onlineCpus, readSmallFile } from './process-files.js';
-import { parseProcessStat, parseSmapsRollup, parseStatm, type ProcessStat } from './process-parse.js';
+import { isKernelThread, parseProcessStat, parseSmapsRollup, parseStatm, type ProcessStat, type SmapsRollup } from './process-parse.js';
 
 export type MemoryMode = 'quick' | 'slow_but_accurate';
 
@@ -43,6 +43,8 @@ const RESIDENT = attrs('resident');
 const SHARED = attrs('shared');
 const VIRTUAL = attrs('virtual');
 const PROPORTIONAL = attrs('proportional');
+
+const NO_MEMORY: SmapsRollup = Object.freeze({ rss: 0n, pss: 0n, shared: 0n });
 
 // One warning per pool thread for unreadable processes: with hidepid, there can be hundreds of them.
 let deniedWarned = false;
@@ -131,7 +133,7 @@ export default defineSource<ProcessSourceConfig>((config, ctx) => {
       if (stat.state === 'Z' || stat.state === 'X') throw new SourceEnded(`process ${pid} exited`);
 
       if (config.memoryMode === 'slow_but_accurate') {
-        const r = parse('smaps_rollup', parseSmapsRollup);
+        const r = isKernelThread(stat) ? NO_MEMORY : parse('smaps_rollup', parseSmapsRollup);
         out.push(memory, ts, r.rss, { consumer, attributes: RESIDENT });
         out.push(memory, ts, r.shared, { consumer, attributes: SHARED });
         out.push(memory, ts, stat.vsize, { consumer, attributes: VIRTUAL });
