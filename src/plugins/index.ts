@@ -3,10 +3,11 @@
 
 import type { AnyPlugin } from '../agent/plugin-api.js';
 import procfs from './procfs/index.js';
+import cgroups from './cgroups/index.js';
 import csv from './csv/index.js';
 import socketControl from './socket-control/index.js';
 import synthetic from './synthetic/index.js';
 import filter from './filter/index.js';
 import energyEstimationTdp from './energy-estimation-tdp/index.js';
 
-export const PLUGINS: readonly AnyPlugin[] = [procfs, csv, socketControl, synthetic, filter, energyEstimationTdp];
+export const PLUGINS: readonly AnyPlugin[] = [procfs, cgroups, csv, socketControl, synthetic, filter, energyEstimationTdp];
