@@ -121,6 +121,9 @@ export default defineSource<CgroupSourceConfig>((config, ctx) => {
   const isRoot = config.path === '/';
   let prev: Counters | undefined;
 
+  /** Files found missing during the current poll, reported together at its end. */
+  let missing: string[] = [];
+
   /** A file's text, or undefined when it is missing; a vanished cgroup ends the source. */
   const read = (file: string): string | undefined => {
     const path = join(config.dir, file);
@@ -130,15 +133,25 @@ export default defineSource<CgroupSourceConfig>((config, ctx) => {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENODEV' || code === 'ENOTDIR') {
         if (!dirExists(config.dir)) throw new SourceEnded(`cgroup ${config.path} was removed`);
-        const msg = `${path} does not exist; the metrics it feeds are not measured for cgroup ${config.path}`;
-        if (isRoot && ABSENT_AT_ROOT.has(file)) ctx.log.debug({ path }, msg);
-        else if (!warnedFiles.has(file)) {
-          warnedFiles.add(file);
-          ctx.log.warn({ path }, `${msg} (is its controller enabled in the parent's cgroup.subtree_control? logged once per file, further cases at debug level)`);
-        } else ctx.log.debug({ path }, msg);
+        if (!(isRoot && ABSENT_AT_ROOT.has(file))) missing.push(file);
         return undefined;
       }
       throw new Error(`${path}: cannot read: ${(e as Error).message}`);
+    }
+  };
+  let lastMissing = '';
+  const reportMissing = () => {
+    // Said when the set of missing files changes, not at every poll.
+    const key = missing.join(',');
+    if (key === lastMissing) return;
+    lastMissing = key;
+    if (missing.length === 0) return;
+    const fresh = missing.filter((f) => !warnedFiles.has(f));
+    const msg = `cgroup ${config.path}: no ${missing.join(', ')} in ${config.dir}; the metrics they feed are not measured`;
+    if (fresh.length === 0) ctx.log.debug({ dir: config.dir }, msg);
+    else {
+      for (const f of fresh) warnedFiles.add(f);
+      ctx.log.warn({ dir: config.dir }, `${msg} (is the controller enabled in the parent's cgroup.subtree_control? said once per file, then at debug level)`);
     }
   };
   const parse = <T>(file: string, parser: (text: string) => T): T | undefined => {
@@ -202,10 +215,12 @@ export default defineSource<CgroupSourceConfig>((config, ctx) => {
   return {
     poll(out, ts) {
       const now: Counters = { tsNs: BigInt(ts.sec) * 1_000_000_000n + BigInt(ts.nsec) };
+      missing = [];
       pollCpu(out, ts, now);
       pollMemory(out, ts);
       pollIo(out, ts, now);
       prev = now;
+      reportMissing();
     },
     // No reset on pause: the baseline is kept, so the first delta after resume covers the pause.
   };

@@ -51,8 +51,8 @@ export default definePlugin<CgroupsConfig>({
       slabReclaimable: u64('cgroup_slab_reclaimable', 'By', 'reclaimable kernel slab memory of the cgroup (memory.stat slab_reclaimable)'),
       pswpin: u64('cgroup_pswpin', '1', 'pages swapped in since the cgroup was created (memory.stat pswpin)'),
       pswpout: u64('cgroup_pswpout', '1', 'pages swapped out since the cgroup was created (memory.stat pswpout)'),
-      ioSome: u64('io_pressure_some_total', 'us', 'time some tasks of the cgroup were stalled on I/O since the previous measurement (io.pressure)'),
-      ioFull: u64('io_pressure_full_total', 'us', 'time all tasks of the cgroup were stalled on I/O since the previous measurement (io.pressure)'),
+      ioSome: u64('io_pressure_some_total', 'μs', 'time some tasks of the cgroup were stalled on I/O since the previous measurement (io.pressure)'),
+      ioFull: u64('io_pressure_full_total', 'μs', 'time all tasks of the cgroup were stalled on I/O since the previous measurement (io.pressure)'),
     };
     const watcher: CgroupWatcherConfig = {
       root: config.root,

@@ -70,7 +70,8 @@ export function listCgroups(mount: string, onError: (dir: string, e: Error) => v
 
 export default defineSource<CgroupWatcherConfig>((config, ctx) => {
   const followed = new Map<string, Followed>();
-  let mount: string | undefined;
+  /** The v2 mount followed; null before the first scan, undefined while there is none. */
+  let mount: string | undefined | null = null;
   let inotify = true;
   let closed = false;
   let rescanTimer: NodeJS.Timeout | undefined;
@@ -152,7 +153,7 @@ export default defineSource<CgroupWatcherConfig>((config, ctx) => {
       }
       ctx.log.info({ mount }, `following the cgroup v2 hierarchy mounted at ${mount}`);
     }
-    if (mount === undefined) return;
+    if (mount === undefined || mount === null) return;
     const now = listCgroups(mount, (dir, e) => warnOnce(`list:${dir}`, { dir }, `${dir}: cannot list its sub-cgroups (${e.message}); they are not measured`));
     for (const [path, f] of [...followed]) if (now.get(path)?.ino !== f.ino) forget(path);
     for (const [path, { dir, ino }] of now) {
