@@ -2,7 +2,7 @@
 // elements), start the pipeline through the supervisor, serve the control socket, and shut everything down
 // in order.
 
-import { parseDuration } from '../protocol/duration.js';
+import { formatDuration, parseDuration } from '../protocol/duration.js';
 import type { Logger } from '../protocol/logging.js';
 import { parseUnit } from '../protocol/units.js';
 import { F64, U64 } from '../protocol/batch.js';
@@ -83,7 +83,10 @@ export class Agent {
       await this.supervisor.stopAll();
       throw new StartupError(`pipeline failed to start: ${(e as Error).message}`);
     }
-    for (const el of this.supervisor.elements()) this.#log.info(`started ${el.name}${el.period ? ` (every ${el.period})` : ''}`);
+    for (const d of decls) {
+      const period = d.pollNs === undefined ? '' : ` (every ${formatDuration(d.pollNs)})`;
+      this.#log.info(`started ${d.kind}/${d.plugin}/${d.element}${period}`);
+    }
 
     if (control !== undefined) {
       this.#server = new SocketServer({
