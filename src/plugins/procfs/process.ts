@@ -111,21 +111,24 @@ export default defineSource<ProcessSourceConfig>((config, ctx) => {
 
       const nowNs = BigInt(ts.sec) * 1_000_000_000n + BigInt(ts.nsec);
       const now = { user: ns(stat.utime), system: ns(stat.stime), guest: ns(stat.guestTime ?? 0n), tsNs: nowNs };
-      // The first poll reports the CPU time since the process started, so that sums over time are exact.
-      const before = prev ?? { user: 0n, system: 0n, guest: 0n, tsNs: nowNs };
-      // These counters never decrease for one process; a lower reading would be a kernel accounting glitch.
-      const d = (a: bigint, b: bigint) => (b > a ? b - a : 0n);
-      const dUser = d(before.user, now.user);
-      const dSystem = d(before.system, now.system);
-      out.push(cpuTime, ts, dUser, { consumer, attributes: USER });
-      out.push(cpuTime, ts, dSystem, { consumer, attributes: SYSTEM });
-      if (stat.guestTime !== undefined) out.push(cpuTime, ts, d(before.guest, now.guest), { consumer, attributes: GUEST });
-      const elapsedNs = nowNs - before.tsNs;
-      if (prev !== undefined && elapsedNs > 0n) {
-        const cpus = onlineCpus(config.cpuOnlinePath, (msg) => ctx.log.warn({ path: config.cpuOnlinePath }, msg));
-        out.push(percent, ts, cpuPercent(dUser, elapsedNs, cpus), { consumer, attributes: USER });
-        out.push(percent, ts, cpuPercent(dSystem, elapsedNs, cpus), { consumer, attributes: SYSTEM });
-        out.push(percent, ts, cpuPercent(dUser + dSystem, elapsedNs, cpus), { consumer, attributes: TOTAL });
+      // A source restarted after a failure has already reported the time before: its first poll is a baseline.
+      if (prev !== undefined || !ctx.isRestart) {
+        // The first poll reports the CPU time since the process started, so that sums over time are exact.
+        const before = prev ?? { user: 0n, system: 0n, guest: 0n, tsNs: nowNs };
+        // These counters never decrease for one process; a lower reading would be a kernel accounting glitch.
+        const d = (a: bigint, b: bigint) => (b > a ? b - a : 0n);
+        const dUser = d(before.user, now.user);
+        const dSystem = d(before.system, now.system);
+        out.push(cpuTime, ts, dUser, { consumer, attributes: USER });
+        out.push(cpuTime, ts, dSystem, { consumer, attributes: SYSTEM });
+        if (stat.guestTime !== undefined) out.push(cpuTime, ts, d(before.guest, now.guest), { consumer, attributes: GUEST });
+        const elapsedNs = nowNs - before.tsNs;
+        if (prev !== undefined && elapsedNs > 0n) {
+          const cpus = onlineCpus(config.cpuOnlinePath, (msg) => ctx.log.warn({ path: config.cpuOnlinePath }, msg));
+          out.push(percent, ts, cpuPercent(dUser, elapsedNs, cpus), { consumer, attributes: USER });
+          out.push(percent, ts, cpuPercent(dSystem, elapsedNs, cpus), { consumer, attributes: SYSTEM });
+          out.push(percent, ts, cpuPercent(dUser + dSystem, elapsedNs, cpus), { consumer, attributes: TOTAL });
+        }
       }
       prev = now;
 

@@ -200,9 +200,9 @@ test('cpu_percent is a share of all online CPUs, never below 0 nor above 100', (
 // ---------------------------------------------------------------------------------------------------------
 // the pid-N source on a fake tree
 
-async function processSource(config: ProcessSourceConfig, warnings?: string[]): Promise<Source> {
+async function processSource(config: ProcessSourceConfig, warnings?: string[], isRestart = false): Promise<Source> {
   const log = { error() {}, info() {}, debug() {}, warn: (_o: unknown, m?: string) => void warnings?.push(m ?? '') };
-  return processModule.create(config, fakeContext({ name: `source/procfs/pid-${config.pid}`, log }));
+  return processModule.create(config, fakeContext({ name: `source/procfs/pid-${config.pid}`, log, isRestart }));
 }
 
 test('pid source: the first poll gives the CPU time since the process started and its memory, no cpu_percent', async (t) => {
@@ -246,6 +246,26 @@ test('pid source: later polls give ns deltas and cpu_percent over the time betwe
       ['user', 100],
       ['system', 0],
       ['total', 100],
+    ],
+  );
+});
+
+test('pid source: restarted after a failure, its first poll is a baseline, so no CPU time is counted twice', async (t) => {
+  const proc = fakeProc(t);
+  proc.set(42, { utime: 100, stime: 10 });
+  const src = await processSource({ ...common(proc.root, proc.online), pid: 42, memoryMode: 'quick' }, [], true);
+  assert.deepEqual(
+    rows(await poll(src, at(100)), 42).map((r) => r.metric),
+    ['memory_usage', 'memory_usage', 'memory_usage'],
+  );
+  proc.set(42, { utime: 130, stime: 10 });
+  const cpu = rows(await poll(src, at(101)), 42).filter((r) => r.metric === 'cpu_time_delta');
+  assert.deepEqual(
+    cpu.map((r) => [r.kind, r.value]),
+    [
+      ['user', 300_000_000n],
+      ['system', 0n],
+      ['guest', 0n],
     ],
   );
 });
