@@ -13,10 +13,12 @@ export interface PointOptions {
 export class BatchBuilder {
   #batch: Batch;
   #initialCapacity: number;
+  /** The template whose tables the current batch adopted (see `appendAll`), and their sizes then. */
+  #adopted: { template: Batch; strings: number; attrSets: number } | undefined;
 
   constructor(capacity = 256) {
     this.#initialCapacity = capacity;
-    this.#batch = new Batch(capacity);
+    this.#batch = Batch.forWriting(capacity);
   }
 
   get length(): number {
@@ -43,32 +45,34 @@ export class BatchBuilder {
 
   /**
    * Appends every point of `template` with timestamp `ts`: the bulk path for sources that emit the same
-   * shape on every poll. `template` must come from this builder's own `detachTemplate` or share no tables.
+   * shape on every poll. `template` must share no tables with this builder's batch, and the entries its
+   * `strings` and `attrSets` already hold must not change between polls (new entries may be appended).
    */
   appendAll(template: Batch, ts: Timestamp): void {
     const b = this.#room(template.length);
     const n = template.length;
-    if (b.length === 0 && b.strings.length === 0 && b.attrSets.length === 0) {
+    const start = b.length;
+    if (start === 0 && b.strings.length === 0 && b.attrSets.length === 0) {
       // Fresh batch: adopt the template's tables and copy its columns wholesale.
       b.strings.push(...template.strings);
       b.attrSets.push(...template.attrSets);
-      b.valueWords.set(template.valueWords.subarray(0, 2 * n));
-      b.type.set(template.type.subarray(0, n));
-      b.metric.set(template.metric.subarray(0, n));
-      b.resKind.set(template.resKind.subarray(0, n));
-      b.resId.set(template.resId.subarray(0, n));
-      b.consKind.set(template.consKind.subarray(0, n));
-      b.consId.set(template.consId.subarray(0, n));
-      b.attrs.set(template.attrs.subarray(0, n));
-      b.length = n;
+      b.copyRangeFrom(template, 0, n, false);
+      this.#adopted = { template, strings: template.strings.length, attrSets: template.attrSets.length };
+    } else if (this.#adopted?.template === template && this.#adopted.strings === template.strings.length && this.#adopted.attrSets === template.attrSets.length) {
+      // The batch's tables began as copies of the template's and only grow at the end, so the template's
+      // indexes still hold: the columns copy wholesale for every poll of a flush, not only the first.
+      b.copyRangeFrom(template, 0, n, false);
     } else {
       for (let i = 0; i < n; i++) b.copyPointFrom(template, i);
     }
-    b.tsSec.fill(ts.sec, b.length - n, b.length);
-    b.tsNsec.fill(ts.nsec, b.length - n, b.length);
+    b.tsSec.fill(ts.sec, start, start + n);
+    b.tsNsec.fill(ts.nsec, start, start + n);
   }
 
-  /** The batch being built, for sources that write columns directly (values of the last `n` points, say). */
+  /**
+   * The batch being built, for sources that write columns directly (values of the last `n` points, say).
+   * Only its first `length` points are defined: columns past them may hold a reused buffer's old values.
+   */
   get current(): Batch {
     return this.#batch;
   }
@@ -76,15 +80,16 @@ export class BatchBuilder {
   /** Hands over the accumulated points and starts a new batch. */
   take(): Batch {
     const b = this.#batch;
-    this.#batch = new Batch(Math.max(this.#initialCapacity, b.length));
+    this.#batch = Batch.forWriting(Math.max(this.#initialCapacity, b.length));
+    this.#adopted = undefined;
     return b;
   }
 
   #room(n: number): Batch {
     const b = this.#batch;
     if (b.length + n <= b.capacity) return b;
-    const grown = new Batch(Math.max(b.capacity * 2, b.length + n), undefined, 0, b.strings, b.attrSets);
-    for (let i = 0; i < b.length; i++) grown.copyPointFrom(b, i);
+    const grown = Batch.forWriting(Math.max(b.capacity * 2, b.length + n), b.strings, b.attrSets);
+    grown.copyRangeFrom(b, 0, b.length);
     this.#batch = grown;
     return grown;
   }

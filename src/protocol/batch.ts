@@ -33,11 +33,69 @@ export interface WireBatch {
   attrSets: Attributes[];
 }
 
-const U32_COLUMNS = 8; // tsNsec, metric, resKind, resId, consKind, consId, attrs (+1 word of padding budget)
+const U32_COLUMNS = 7; // tsNsec, metric, resKind, resId, consKind, consId, attrs
 
 function bytesFor(capacity: number): number {
   const c8 = Math.ceil(capacity / 8) * 8; // keeps every column 8-byte aligned
   return c8 * (8 + 8 + 4 * U32_COLUMNS + 1);
+}
+
+/**
+ * Spare batch buffers of this thread (each thread has its own module instance, so its own pool). A fresh
+ * ArrayBuffer of a big batch is mapped page by page as it is first written, and freed by another thread's
+ * GC once transferred: both cost more than the data they carry. So an output gives each written batch's
+ * buffer back (`Batch.release`), credits carry spare buffers upstream (src/workers/links.ts), and the
+ * source's next batch reuses one. Only big buffers are pooled; small ones come cheaply from malloc.
+ */
+export class BufferPool {
+  /** Smaller buffers are not pooled (about 1500 points). */
+  static readonly MIN_BYTES = 64 * 1024;
+  static readonly MAX_BUFFERS = 16;
+  static readonly MAX_BYTES = 32 * 1024 * 1024;
+  readonly #spare: ArrayBuffer[] = [];
+  #bytes = 0;
+
+  get size(): number {
+    return this.#spare.length;
+  }
+
+  /** A spare buffer of exactly `bytes` bytes, zero-filled, if there is one. */
+  take(bytes: number): ArrayBuffer | undefined {
+    for (let i = this.#spare.length - 1; i >= 0; i--) {
+      const b = this.#spare[i]!;
+      if (b.byteLength !== bytes) continue;
+      this.#spare.splice(i, 1);
+      this.#bytes -= bytes;
+      return b;
+    }
+    return undefined;
+  }
+
+  /** The most recently given spare buffer, whatever its size (to send upstream with a credit). */
+  takeAny(): ArrayBuffer | undefined {
+    const b = this.#spare.pop();
+    if (b !== undefined) this.#bytes -= b.byteLength;
+    return b;
+  }
+
+  /** Keeps `buffer` for reuse; the oldest spare buffers are dropped beyond the pool's limits. */
+  give(buffer: ArrayBuffer): void {
+    if (buffer.byteLength < BufferPool.MIN_BYTES) return; // also skips detached buffers (0 bytes)
+    this.#spare.push(buffer);
+    this.#bytes += buffer.byteLength;
+    while (this.#spare.length > BufferPool.MAX_BUFFERS || this.#bytes > BufferPool.MAX_BYTES) this.#bytes -= this.#spare.shift()!.byteLength;
+  }
+}
+
+/** This thread's pool of spare batch buffers. */
+export const bufferPool = new BufferPool();
+
+/** A buffer for a new batch: a spare one from the pool (zero-filled if `zero`), or a fresh one. */
+function allocate(bytes: number, zero: boolean): ArrayBuffer {
+  const spare = bytes >= BufferPool.MIN_BYTES ? bufferPool.take(bytes) : undefined;
+  if (spare === undefined) return new ArrayBuffer(bytes);
+  if (zero) new Uint8Array(spare).fill(0);
+  return spare;
 }
 
 /** A timestamp with exact nanoseconds. `sec` is an integer number of seconds since the Unix epoch. */
@@ -66,11 +124,13 @@ export class Batch {
   readonly type: Uint8Array;
 
   #stringIndex: Map<string, number> | undefined;
+  #attrIndex: Map<Attributes, number> | undefined;
+  #released = false;
 
   constructor(capacity: number, buffer?: ArrayBuffer, length = 0, strings: string[] = [], attrSets: Attributes[] = []) {
     this.capacity = Math.max(1, capacity);
     const c8 = Math.ceil(this.capacity / 8) * 8;
-    this.buffer = buffer ?? new ArrayBuffer(bytesFor(this.capacity));
+    this.buffer = buffer ?? allocate(bytesFor(this.capacity), true);
     this.length = length;
     this.strings = strings;
     this.attrSets = attrSets;
@@ -92,8 +152,16 @@ export class Batch {
     this.consKind = u32();
     this.consId = u32();
     this.attrs = u32();
-    off += 4 * c8; // padding column keeps the layout formula simple
     this.type = new Uint8Array(this.buffer, off, c8);
+  }
+
+  /**
+   * An empty batch whose columns past `length` hold unspecified values (a reused buffer is not cleared), for
+   * writers that set every column of every point they add, as BatchBuilder does. `new Batch` is all zeros.
+   */
+  static forWriting(capacity: number, strings: string[] = [], attrSets: Attributes[] = []): Batch {
+    const c = Math.max(1, capacity);
+    return new Batch(c, allocate(bytesFor(c), false), 0, strings, attrSets);
   }
 
   static fromWire(w: WireBatch): Batch {
@@ -110,7 +178,26 @@ export class Batch {
 
   /** A deep copy, for fan-out: every receiver but the last gets a clone. */
   clone(): Batch {
-    return new Batch(this.capacity, this.buffer.slice(0), this.length, this.strings.slice(), this.attrSets.slice());
+    const bytes = this.buffer.byteLength;
+    const spare = bytes >= BufferPool.MIN_BYTES ? bufferPool.take(bytes) : undefined;
+    let buffer: ArrayBuffer;
+    if (spare === undefined) buffer = this.buffer.slice(0);
+    else {
+      new Uint8Array(spare).set(new Uint8Array(this.buffer));
+      buffer = spare;
+    }
+    return new Batch(this.capacity, buffer, this.length, this.strings.slice(), this.attrSets.slice());
+  }
+
+  /**
+   * Gives this batch's buffer back to the thread's pool, to carry a later batch: call it once the batch is
+   * done with (an output, at the end of a successful write). Its columns must not be read afterwards (its
+   * `length` stays, for the counters); a second call does nothing.
+   */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    bufferPool.give(this.buffer);
   }
 
   /** Index of `s` in this batch's string table, adding it if needed. */
@@ -130,11 +217,26 @@ export class Batch {
     return id;
   }
 
-  /** Registers an attribute set and returns the value for the `attrs` column. */
+  /**
+   * Registers an attribute set and returns the value for the `attrs` column. The same array object (a
+   * source's constant attributes for a series) is stored once per batch, so the batch clones faster and an
+   * output formats each set once.
+   */
   addAttrSet(attrs: Attributes | undefined): number {
     if (attrs === undefined || attrs.length === 0) return 0;
-    this.attrSets.push(attrs);
-    return this.attrSets.length;
+    let index = this.#attrIndex;
+    if (index === undefined) {
+      index = new Map();
+      for (let i = 0; i < this.attrSets.length; i++) index.set(this.attrSets[i]!, i + 1);
+      this.#attrIndex = index;
+    }
+    let id = index.get(attrs);
+    if (id === undefined) {
+      this.attrSets.push(attrs);
+      id = this.attrSets.length;
+      index.set(attrs, id);
+    }
+    return id;
   }
 
   isU64(i: number): boolean {
@@ -204,6 +306,29 @@ export class Batch {
     return j;
   }
 
+  /**
+   * Appends points `start` … `start + n - 1` of `src`, a batch that shares this batch's `strings` and
+   * `attrSets` (or whose tables are a prefix of this batch's), column by column. The caller ensures capacity.
+   * Without `timestamps`, the copied points keep whatever timestamps this batch had (the caller sets them).
+   */
+  copyRangeFrom(src: Batch, start: number, n: number, timestamps = true): void {
+    const j = this.length;
+    const end = start + n;
+    this.valueWords.set(src.valueWords.subarray(2 * start, 2 * end), 2 * j);
+    this.type.set(src.type.subarray(start, end), j);
+    if (timestamps) {
+      this.tsSec.set(src.tsSec.subarray(start, end), j);
+      this.tsNsec.set(src.tsNsec.subarray(start, end), j);
+    }
+    this.metric.set(src.metric.subarray(start, end), j);
+    this.resKind.set(src.resKind.subarray(start, end), j);
+    this.resId.set(src.resId.subarray(start, end), j);
+    this.consKind.set(src.consKind.subarray(start, end), j);
+    this.consId.set(src.consId.subarray(start, end), j);
+    this.attrs.set(src.attrs.subarray(start, end), j);
+    this.length = j + n;
+  }
+
   /** A new batch holding the points for which `keep(i)` is true, sharing this batch's tables. */
   filter(keep: (i: number) => boolean): Batch {
     const out = new Batch(Math.max(1, this.length), undefined, 0, this.strings, this.attrSets);
@@ -215,7 +340,7 @@ export class Batch {
   withRoom(extra: number): Batch {
     if (this.length + extra <= this.capacity) return this;
     const out = new Batch(this.length + extra, undefined, 0, this.strings, this.attrSets);
-    for (let i = 0; i < this.length; i++) out.copyPointFrom(this, i);
+    out.copyRangeFrom(this, 0, this.length);
     return out;
   }
 

@@ -16,8 +16,12 @@ const PRECISE_WINDOW_MS = 2.5;
 const SPIN_MS = 0.06;
 
 export interface TickTarget {
-  /** One poll; `manual` is true for trigger-now (which also flushes at once). */
-  tick(manual: boolean): Promise<void> | void;
+  /**
+   * One poll; `manual` is true for trigger-now (which also flushes at once). `scheduledMs` is when the tick
+   * was due on the monotonic clock (`monoMs`): the latest of the ticks a late poll coalesces, or the time
+   * of the request for a manual tick.
+   */
+  tick(manual: boolean, scheduledMs: number): Promise<void> | void;
   missed(n: number): void;
 }
 
@@ -102,7 +106,7 @@ export class Scheduler {
       if (this.#manualWaiters.length > 0) {
         const waiters = this.#manualWaiters.splice(0);
         try {
-          await this.#target.tick(true);
+          await this.#target.tick(true, monoMs());
           for (const w of waiters) w.resolve();
         } catch (e) {
           for (const w of waiters) w.reject(e);
@@ -129,7 +133,8 @@ export class Scheduler {
       const missed = late >= this.#periodMs ? Math.floor(late / this.#periodMs) : 0;
       if (missed > 0) this.#target.missed(missed);
       this.#k += missed + 1;
-      await this.#target.tick(false);
+      // A coalesced poll stands for the latest of the ticks it replaces.
+      await this.#target.tick(false, next + missed * this.#periodMs);
       // Let credits and control messages in between ticks (a precise wait blocks the event loop).
       if (this.#precise) await yieldToEventLoop();
     }
