@@ -35,6 +35,29 @@ export interface SupervisorOptions {
 interface Link {
   readonly from: Slot;
   readonly to: Slot;
+  /** The workers at either end when the link was made (a slot's handle changes when it is respawned). */
+  readonly fromHandle: WorkerHandle;
+  readonly toHandle: WorkerHandle;
+}
+
+/** Where every point went, from the element counters (see `Supervisor.pointBalance`). */
+export interface PointBalance {
+  /** Points the sources handed downstream (run-time sources removed since included). */
+  readonly produced: number;
+  readonly transforms: ReadonlyArray<{ name: string; received: number; forwarded: number; dropped_crash: number }>;
+  readonly outputs: ReadonlyArray<{
+    name: string;
+    /** Points sent to this output (what the stage before it forwarded); undefined for a stopped output. */
+    input: number | undefined;
+    written: number;
+    received: number;
+    dropped_backlog: number;
+    dropped_crash: number;
+    /** Still held in its backlog (non-zero only if a shutdown did not complete). */
+    backlog: number;
+    /** input − written − drops − backlog: 0 unless a shutdown timed out or a double fault lost count. */
+    unaccounted: number | undefined;
+  }>;
 }
 
 const START_TIMEOUT_MS = 30_000;
@@ -47,8 +70,11 @@ export class Supervisor implements ControlTarget {
   #nextElementId = 0;
   /** Points produced by run-time sources that have since been removed, for the shutdown balance. */
   #removedProduced = 0;
-  /** Serialises pool placement, so a burst of new sources spawns each pool thread once. */
-  #poolQueue: Promise<unknown> = Promise.resolve();
+  /**
+   * Serialises changes to the wiring (pool threads, respawns): two slots respawned at once would each link
+   * to the other, and a batch would then arrive twice.
+   */
+  #wiring: Promise<unknown> = Promise.resolve();
   readonly #byName = new Map<string, ElementRecord>();
   readonly #slotOf = new Map<ElementRecord, Slot>();
   readonly #links = new Map<number, Link>();
@@ -79,7 +105,8 @@ export class Supervisor implements ControlTarget {
       for (const to of this.#topology.downstreamOf(slot)) await this.#connect(slot, to);
     }
     for (const slot of this.#topology.sources) await slot.handle.call('start', (c) => c.start(), this.#opts.controlTimeoutMs);
-    for (const r of this.#records.values()) r.state = r.desired === 'paused' ? 'paused' : 'running';
+    // Run-time sources added meanwhile (by a watcher's first poll) get their state when they are placed.
+    for (const r of this.#records.values()) if (!r.decl.runtime) r.state = r.desired === 'paused' ? 'paused' : 'running';
   }
 
   /** Tells every element about a consumer the agent measures on purpose (`exec`'s child, say). */
@@ -141,9 +168,10 @@ export class Supervisor implements ControlTarget {
     results.forEach((res, i) => {
       if (res.status === 'rejected') this.#log.error(`${slots[i]!.handle.label} did not shut down cleanly: ${(res.reason as Error).message}`);
     });
+    await this.#collectLinkLosses();
     for (const r of this.#records.values()) if (r.state !== 'failed') r.state = 'stopped';
-    this.#logBalance();
     await Promise.all(this.#topology.all().map((s) => s.handle.terminate()));
+    this.#logBalance();
     this.#opts.onShutdown?.();
   }
 
@@ -194,29 +222,69 @@ export class Supervisor implements ControlTarget {
     return slot;
   }
 
-  async #connect(from: Slot, to: Slot): Promise<void> {
+  /**
+   * Links `from` to `to`, in place of link `replaces` if given; resolves with the points lost on the
+   * replaced link. When `to` is down (failed, waiting for its restart or given up on), the producer gets a
+   * link whose other end is closed at once: it sends nothing on it and counts what it would have sent.
+   */
+  async #connect(from: Slot, to: Slot, replaces?: number): Promise<number> {
     const id = this.#nextLinkId++;
     const { port1, port2 } = new MessageChannel();
-    this.#links.set(id, { from, to });
+    const consumerUp = to.handle.alive;
+    this.#links.set(id, { from, to, fromHandle: from.handle, toHandle: to.handle });
     const t = this.#opts.controlTimeoutMs;
-    await to.handle.call('attachInput', (c) => c.attachInput(id, transfer(port2, [port2])), t);
-    await from.handle.call('attachOutput', (c) => c.attachOutput(id, transfer(port1, [port1])), t);
+    if (consumerUp) await to.handle.call('attachInput', (c) => c.attachInput(id, transfer(port2, [port2])), t);
+    const lost = await from.handle.call('attachOutput', (c) => c.attachOutput(id, transfer(port1, [port1]), replaces), t);
+    if (!consumerUp) port2.close();
+    return lost;
   }
 
-  /** Removes every link touching `slot`, telling the other side to forget it. */
+  /** Forgets the links of a retired slot (its worker has ended). */
   async #unlink(slot: Slot): Promise<void> {
     const t = this.#opts.controlTimeoutMs;
     const calls: Array<Promise<unknown>> = [];
     for (const [id, link] of this.#links) {
-      if (link.from === slot && link.to.handle.alive) calls.push(link.to.handle.call('detachInput', (c) => c.detachInput(id), t));
-      else if (link.to === slot && link.from.handle.alive) calls.push(link.from.handle.call('detachOutput', (c) => c.detachOutput(id), t));
+      if (link.to === slot && link.from.handle === link.fromHandle && link.fromHandle.alive) {
+        // Normally the producer dropped this link when the output stopped; anything else it reports is lost.
+        calls.push(link.fromHandle.call('detachOutput', (c) => c.detachOutput(id), t).then((lost) => this.#chargeCrash(slot, lost)));
+      }
       if (link.from === slot || link.to === slot) this.#links.delete(id);
     }
     await Promise.allSettled(calls);
   }
 
+  /**
+   * At shutdown, after the drains: producers still count the points they could not send to a consumer that
+   * died (links.ts); collect them into that consumer's `dropped_crash`.
+   */
+  async #collectLinkLosses(): Promise<void> {
+    const t = this.#opts.controlTimeoutMs;
+    const calls: Array<Promise<unknown>> = [];
+    for (const [id, link] of this.#links) {
+      if (link.toHandle.alive || link.to.retired || link.from.handle !== link.fromHandle || !link.fromHandle.alive) continue;
+      calls.push(
+        link.fromHandle.call('detachOutput', (c) => c.detachOutput(id), t).then(
+          (lost) => this.#chargeCrash(link.to, lost),
+          (e: Error) => this.#log.error(`points lost on the link from ${link.from.handle.label} to ${link.to.handle.label} are not counted: ${e.message}`),
+        ),
+      );
+      this.#links.delete(id);
+    }
+    await Promise.all(calls);
+  }
+
+  /** Points a crash of `slot`'s worker cost it (it hosts one transform or one output). */
+  #chargeCrash(slot: Slot, points: number): void {
+    if (points <= 0) return;
+    const r = slot.elements[0];
+    if (r === undefined) return;
+    r.counters.add('dropped_crash', points);
+    this.#log.warn(`${r.name}: ${points} points were lost on their way to it when its worker died`);
+  }
+
   async #applyOne(r: ElementRecord, action: ControlAction): Promise<void> {
-    const slot = this.#slotOf.get(r)!;
+    const slot = this.#slotOf.get(r);
+    if (slot === undefined) throw new Error(`${r.name} is still starting`);
     if (r.state === 'stopped' || r.state === 'stopping') throw new Error(`${r.name} is ${r.state}`);
     if (this.isShuttingDown) throw new Error('the agent is shutting down');
     const t = this.#opts.controlTimeoutMs;
@@ -262,8 +330,9 @@ export class Supervisor implements ControlTarget {
   /** A slot whose elements are all stopped leaves the pipeline and its worker ends. */
   async #retire(slot: Slot): Promise<void> {
     slot.retired = true;
-    await this.#unlink(slot);
+    // Ended first, so that every link to it is closed by the time its producers are asked about them.
     await slot.handle.terminate();
+    await this.#unlink(slot);
   }
 
   #onEvent(e: WorkerEvent): void {
@@ -292,16 +361,23 @@ export class Supervisor implements ControlTarget {
 
   #onWorkerExit(handle: WorkerHandle, error: Error | undefined): void {
     const slot = this.#topology.all().find((s) => s.handle === handle);
-    if (slot === undefined || slot.retired || this.isShuttingDown) return;
+    if (slot === undefined || slot.retired) return;
     const message = error?.message ?? 'worker exited';
     this.#log.error(`${handle.label}: worker died: ${message}`);
     for (const r of slot.elements) {
       r.lastError = message;
-      // Whatever the worker had received and not yet passed on is gone with it.
-      const lost = r.counters.get('points_in') - r.counters.get('points_out') - r.counters.get('dropped_backlog') - r.counters.get('dropped_crash');
-      if (r.kind !== 'source' && lost > 0) r.counters.add('dropped_crash', lost);
+      // An output's backlog was acknowledged upstream, so only this counter knows it is gone. What the worker
+      // had not acknowledged, its producers count (links.ts) and report when the link is replaced.
+      const held = r.kind === 'output' ? r.counters.get('backlog_points') : 0;
+      if (held > 0) {
+        r.counters.add('dropped_crash', held);
+        r.counters.set('backlog_points', 0);
+        this.#log.warn(`${r.name}: ${held} points of its backlog were lost when its worker died`);
+      }
     }
-    void this.#unlink(slot);
+    // Links from it end by themselves once all it sent has arrived; links to it stay until it is replaced.
+    for (const [id, link] of this.#links) if (link.fromHandle === handle) this.#links.delete(id);
+    if (this.isShuttingDown) return;
     this.#scheduleRestart(slot.elements[0]!, () => this.#respawn(slot), slot.elements);
   }
 
@@ -339,12 +415,28 @@ export class Supervisor implements ControlTarget {
     r.restartTimer.unref();
   }
 
-  async #respawn(old: Slot): Promise<void> {
+  #respawn(old: Slot): Promise<void> {
+    const done = this.#wiring.then(() => this.#rewire(old));
+    this.#wiring = done.catch(() => undefined);
+    return done;
+  }
+
+  /** Starts a new worker for a slot whose worker died, and links it where the old one was. */
+  async #rewire(old: Slot): Promise<void> {
     const fresh = await this.#spawnSlot(old.role, old.elements);
     old.handle = fresh.handle;
     for (const r of old.elements) this.#slotOf.set(r, old);
-    for (const up of this.#topology.upstreamOf(old)) if (up.handle.alive) await this.#connect(up, old);
-    for (const down of this.#topology.downstreamOf(old)) if (down.handle.alive) await this.#connect(old, down);
+    for (const up of this.#topology.upstreamOf(old)) {
+      // A producer that is down itself links to this slot when it comes back.
+      if (!up.handle.alive) continue;
+      const stale = [...this.#links].find(([, l]) => l.from === up && l.to === old && l.fromHandle === up.handle)?.[0];
+      const lost = await this.#connect(up, old, stale);
+      if (stale !== undefined) this.#links.delete(stale);
+      this.#chargeCrash(old, lost);
+    }
+    // Links from producers that died too: their count of what they could not send died with them.
+    for (const [id, link] of this.#links) if (link.to === old && link.toHandle !== old.handle) this.#links.delete(id);
+    for (const down of this.#topology.downstreamOf(old)) await this.#connect(old, down);
     if (old.role === 'source') await old.handle.call('start', (c) => c.start(), this.#opts.controlTimeoutMs);
   }
 
@@ -363,13 +455,13 @@ export class Supervisor implements ControlTarget {
       runtime: true,
     });
     if (spec.paused) r.desired = 'paused';
-    const placed = this.#poolQueue.then(async () => {
+    const placed = this.#wiring.then(async () => {
       const slot = await this.#poolSlotFor();
       slot.elements.push(r);
       this.#slotOf.set(r, slot);
       return slot;
     });
-    this.#poolQueue = placed.catch(() => undefined);
+    this.#wiring = placed.catch(() => undefined);
     return placed.then(async (slot) => {
       try {
         await slot.handle.call('addElement', (c) => c.addElement(r.spec()), this.#opts.controlTimeoutMs);
@@ -419,15 +511,60 @@ export class Supervisor implements ControlTarget {
     if (slot !== undefined) slot.elements.splice(slot.elements.indexOf(r), 1);
   }
 
-  #logBalance(): void {
+  /**
+   * Where every point went. For each output that was not stopped, `input` (what the stage before it
+   * forwarded) = written + dropped_backlog + dropped_crash + backlog; `unaccounted` is the difference.
+   */
+  pointBalance(): PointBalance {
     let produced = this.#removedProduced;
-    for (const r of this.#records.values()) if (r.kind === 'source') produced += r.counters.get('points_out');
-    const lines = [...this.#records.values()]
-      .filter((r) => r.kind === 'output')
-      .map((r) => {
-        const c = r.counters;
-        return `${r.name}: written=${c.get('points_out')} received=${c.get('points_in')} dropped_backlog=${c.get('dropped_backlog')} dropped_crash=${c.get('dropped_crash')}`;
-      });
-    this.#log.info(`point balance: produced=${produced}${lines.length ? '; ' + lines.join('; ') : ''}`);
+    const records = [...this.#records.values()];
+    for (const r of records) if (r.kind === 'source') produced += r.counters.get('points_out');
+    const transforms = this.#topology.transforms.flatMap((s) => s.elements);
+    const last = transforms[transforms.length - 1];
+    const stageOutput = last === undefined ? produced : last.counters.get('points_out');
+    return {
+      produced,
+      transforms: transforms.map((r) => ({
+        name: r.name,
+        received: r.counters.get('points_in'),
+        forwarded: r.counters.get('points_out'),
+        dropped_crash: r.counters.get('dropped_crash'),
+      })),
+      outputs: records
+        .filter((r) => r.kind === 'output')
+        .map((r) => {
+          const c = r.counters;
+          const stopped = this.#slotOf.get(r)?.retired === true;
+          const input = stopped ? undefined : stageOutput;
+          const accounted = c.get('points_out') + c.get('dropped_backlog') + c.get('dropped_crash') + c.get('backlog_points');
+          return {
+            name: r.name,
+            input,
+            written: c.get('points_out'),
+            received: c.get('points_in'),
+            dropped_backlog: c.get('dropped_backlog'),
+            dropped_crash: c.get('dropped_crash'),
+            backlog: c.get('backlog_points'),
+            unaccounted: input === undefined ? undefined : input - accounted,
+          };
+        }),
+    };
+  }
+
+  #logBalance(): void {
+    const b = this.pointBalance();
+    const parts = [`produced=${b.produced}`];
+    for (const o of b.outputs) {
+      let part = `${o.name}: written=${o.written} received=${o.received} dropped_backlog=${o.dropped_backlog} dropped_crash=${o.dropped_crash}`;
+      if (o.backlog !== 0) part += ` backlog=${o.backlog}`;
+      if (o.input === undefined) part += ' (stopped)';
+      else if (o.unaccounted !== 0) part += ` unaccounted=${o.unaccounted}`;
+      parts.push(part);
+    }
+    for (const t of b.transforms) parts.push(`${t.name}: received=${t.received} forwarded=${t.forwarded} dropped_crash=${t.dropped_crash}`);
+    const balanced = b.outputs.every((o) => !o.unaccounted);
+    const line = `point balance: ${parts.join('; ')}`;
+    if (balanced) this.#log.info(line);
+    else this.#log.warn(`${line} (some points are unaccounted for: the shutdown did not complete, see above)`);
   }
 }

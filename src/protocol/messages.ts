@@ -78,10 +78,16 @@ export interface WorkerControl {
   restart(id: number): Promise<void>;
   /** Transforms and outputs: resolves once every input has ended and all data is forwarded or written. */
   drain(): Promise<void>;
-  attachOutput(linkId: number, port: MessagePort): void;
+  /**
+   * Sends on a new link. With `replaces`: in place of that link, whose consumer died and has been started
+   * again, in one step; resolves with the points lost on the replaced link (0 without `replaces`).
+   */
+  attachOutput(linkId: number, port: MessagePort, replaces?: number): Promise<number>;
   attachInput(linkId: number, port: MessagePort): void;
+  /** The link's producer is gone; the link ends by itself once all it sent has arrived. */
   detachInput(linkId: number): void;
-  detachOutput(linkId: number): void;
+  /** Forgets a link whose consumer died; resolves with the points lost on it (unacknowledged or sent since). */
+  detachOutput(linkId: number): Promise<number>;
   metricsAdded(metrics: MetricInfo[]): void;
   consumerEvent(event: ConsumerEvent): void;
 }

@@ -134,8 +134,12 @@ const control: WorkerControl = {
     }
     await consumer().drain();
   },
-  attachOutput(linkId, port) {
-    downstream().attach(linkId, port as MessagePort);
+  async attachOutput(linkId, port, replaces) {
+    if (replaces === undefined) {
+      downstream().attach(linkId, port as MessagePort);
+      return 0;
+    }
+    return downstream().replace(replaces, linkId, port as MessagePort);
   },
   attachInput(linkId, port) {
     consumer().inputs.attach(linkId, port as MessagePort);
@@ -144,7 +148,7 @@ const control: WorkerControl = {
     consumer().inputs.detach(linkId);
   },
   detachOutput(linkId) {
-    downstream().detach(linkId);
+    return downstream().detach(linkId);
   },
   metricsAdded(list) {
     for (const m of list) metrics.set(m.id, m);

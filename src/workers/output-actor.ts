@@ -1,6 +1,10 @@
 // An output running in its own worker: batches from every upstream link are written one at a time, in
 // arrival order. Paused (or failed and waiting for its restart), it keeps a bounded backlog that it writes
 // on resume, dropping the oldest batches beyond the limit (counted). Worker thread.
+//
+// Accounting: a batch is acknowledged upstream, in arrival order, in the same synchronous step that counts
+// it written or puts it in the backlog; `backlog_points` is exact at every await. So if this worker dies,
+// the producers' unacknowledged batches plus `backlog_points` are exactly the points lost.
 
 import type { Batch } from '../protocol/batch.js';
 import { ElementCounters } from '../protocol/counters.js';
@@ -40,13 +44,9 @@ export class OutputActor {
       (batch, ack) => {
         this.counters.add('batches_in', 1);
         this.counters.add('points_in', batch.length);
-        if (this.#holding) {
-          this.#hold(batch);
-          ack();
-        } else {
-          this.#queue.push({ batch, ack });
-          void this.#pump();
-        }
+        // Queued even while holding, so that acknowledgements keep the arrival order.
+        this.#queue.push({ batch, ack });
+        void this.#pump();
       },
       () => void this.#pump(),
     );
@@ -109,28 +109,27 @@ export class OutputActor {
     this.counters.set('backlog_points', this.#backlogPoints);
   }
 
+  /** Writing is allowed: running, or draining while paused (a failed output cannot write). */
+  get #mayWrite(): boolean {
+    return !this.#holding || (this.#draining.length > 0 && !this.#failed);
+  }
+
   async #pump(): Promise<void> {
     if (this.#writing) return;
     this.#writing = true;
     try {
-      const draining = this.#draining.length > 0;
       // On resume, and at the end of a drain even while paused, the backlog is written first, in order.
-      if ((!this.#holding || (draining && !this.#failed)) && this.#backlog.length > 0) {
-        const backlog = this.#backlog;
-        this.#backlog = [];
-        this.#backlogPoints = 0;
-        this.counters.set('backlog_points', 0);
-        for (let i = 0; i < backlog.length; i++) {
-          if (!(await this.#write(backlog[i]!))) {
-            for (const b of backlog.slice(i).reverse()) this.#backlog.unshift(b);
-            this.#backlogPoints = this.#backlog.reduce((n, b) => n + b.length, 0);
-            this.counters.set('backlog_points', this.#backlogPoints);
-            break;
-          }
-        }
+      while (this.#backlog.length > 0 && this.#mayWrite) {
+        const batch = this.#backlog[0]!;
+        const written = await this.#write(batch, () => {
+          this.#backlog.shift();
+          this.#backlogPoints -= batch.length;
+          this.counters.set('backlog_points', this.#backlogPoints);
+        });
+        if (!written) break;
       }
       while (this.#queue.length > 0) {
-        if (this.#holding && !(this.#draining.length > 0 && !this.#failed)) {
+        if (!this.#mayWrite || this.#backlog.length > 0) {
           for (const { batch, ack } of this.#queue.splice(0)) {
             this.#hold(batch);
             ack();
@@ -138,8 +137,10 @@ export class OutputActor {
           break;
         }
         const { batch, ack } = this.#queue.shift()!;
-        if (!(await this.#write(batch))) this.#hold(batch);
-        ack();
+        if (!(await this.#write(batch, ack))) {
+          this.#hold(batch);
+          ack();
+        }
       }
     } finally {
       this.#writing = false;
@@ -149,6 +150,9 @@ export class OutputActor {
         // A failed output that was given up on cannot write its backlog: account for it.
         this.counters.add('dropped_crash', this.#backlogPoints);
         this.#ctx.log.error(`${this.spec.name} closes failed with ${this.#backlogPoints} points unwritten`);
+        this.#backlog = [];
+        this.#backlogPoints = 0;
+        this.counters.set('backlog_points', 0);
       }
       await this.#closeOutput();
       this.#closed = true;
@@ -156,20 +160,24 @@ export class OutputActor {
     }
   }
 
-  /** Writes one batch; false if the output is failed (the caller keeps the batch for after the restart). */
-  async #write(batch: Batch): Promise<boolean> {
+  /**
+   * Writes one batch; false if the output is failed (the caller keeps the batch for after the restart).
+   * `written` runs in the same synchronous step as the counting, so a crash never splits the two.
+   */
+  async #write(batch: Batch, written: () => void): Promise<boolean> {
     if (this.#failed || this.#output === undefined) return false;
     try {
       await this.#output.write(batch);
-      this.counters.add('points_out', batch.length);
-      this.counters.add('batches_out', 1);
-      return true;
     } catch (e) {
       this.#failed = true;
       this.counters.add('errors', 1);
       this.#events.failed(e);
       return false;
     }
+    this.counters.add('points_out', batch.length);
+    this.counters.add('batches_out', 1);
+    written();
+    return true;
   }
 
   async #closeOutput(): Promise<void> {
