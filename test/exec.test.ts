@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { csvRows, rmrf, runAgentToEnd, tempDir } from './helpers/agent-process.js';
+import { csvRows, rmrf, runAgentToEnd, startAgent, tempDir } from './helpers/agent-process.js';
 
 const base = (out: string): string[] => ['--plugins', 'procfs,csv', '--output-file', out, '--config', 'c.toml'];
 
@@ -74,11 +74,15 @@ test('watch follows a running process until it ends, then exits 0', async (t) =>
   const dir = tempDir();
   t.after(() => rmrf(dir));
   const out = join(dir, 'out.csv');
-  const sleeper = spawn('sleep', ['1']);
-  t.after(() => sleeper.kill());
-  const r = await runAgentToEnd([...base(out), 'watch', String(sleeper.pid)], { cwd: dir });
-  assert.equal(r.code, 0, r.output);
-  assert.match(r.output, new RegExp(`process ${sleeper.pid} ended`));
+  const sleeper = spawn('sleep', ['600']);
+  t.after(() => sleeper.kill('SIGKILL'));
+  const agent = startAgent([...base(out), 'watch', String(sleeper.pid)], { cwd: dir });
+  t.after(() => agent.kill('SIGKILL'));
+  await agent.waitForLog(`watching process ${sleeper.pid}`);
+  sleeper.kill('SIGTERM');
+  assert.equal(await agent.exited, 0, agent.output());
+  assert.match(agent.output(), new RegExp(`process ${sleeper.pid} ended`));
   const gone = await runAgentToEnd([...base(out), 'watch', '999999999'], { cwd: dir });
   assert.equal(gone.code, 1);
+  assert.match(gone.output, /process 999999999 does not exist/);
 });

@@ -2,7 +2,7 @@
 // poll of every source just before it starts and just after it ends; the agent then stops.
 
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import type { Logger } from '../protocol/logging.js';
 import { editDistance } from '../protocol/suggest.js';
 import type { Agent } from './agent.js';
@@ -102,12 +102,18 @@ function nearbyFiles(program: string): string[] {
   }
 }
 
+/** True while `pid` runs; a zombie (ended, not yet reaped by its parent) counts as ended. */
 function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no procfs to ask: trust kill(0)
   }
 }
 

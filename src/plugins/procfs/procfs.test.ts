@@ -614,6 +614,13 @@ test('the default config is Alumet’s plus root, and passes check', () => {
     kernel: { enabled: true, poll_interval: '5s' },
     memory: { enabled: true, poll_interval: '5s', metrics: [...DEFAULT_MEMINFO_METRICS] },
     network: { enabled: true, poll_interval: '5s' },
+    processes: {
+      enabled: true,
+      refresh_interval: '2s',
+      strategy: 'watcher',
+      groups: [{ poll_interval: '2s', flush_interval: '4s', memory_mode: 'quick' }],
+      events: { poll_interval: '1s', flush_interval: '4s', memory_mode: 'quick' },
+    },
   });
   const { problems } = parseConfig({});
   assert.deepEqual(problems.list, []);
@@ -627,7 +634,7 @@ test('config problems name the key and suggest the valid spelling', () => {
     [{ kernel: { pol_interval: '1s' } }, /^plugins\.procfs\.kernel\.pol_interval: unknown key; did you mean "poll_interval"\?/],
     [{ network: { poll_interval: '10 parsecs' } }, /^plugins\.procfs\.network\.poll_interval: .*not a duration/],
     [{ memory: { flush_interval: 5 } }, /^plugins\.procfs\.memory\.flush_interval: expected a duration/],
-    [{ processes: {} }, /^plugins\.procfs\.processes: unknown key/],
+    [{ processes: { strategy: 'events' } }, /^plugins\.procfs\.processes\.strategy: expected one of "watcher", "event".*did you mean "event"\?/],
   ];
   for (const [input, message] of cases) {
     const { problems } = parseConfig(input);
@@ -655,11 +662,12 @@ test('start registers Alumet’s metrics and one source per enabled part', async
       ['kernel', { poll_interval: '1s', flush_interval: '10s' }],
       ['memory', { poll_interval: '5s' }],
       ['network', { poll_interval: '5s' }],
+      ['process-watcher', { poll_interval: '2s' }],
     ],
   );
   assert.deepEqual(
     ctx.sources.map((s) => s.module.pathname.split('/').pop()),
-    ['kernel.js', 'memory.js', 'network.js'],
+    ['kernel.js', 'memory.js', 'network.js', 'processes.js'],
   );
   const spec = (name: string) => {
     const s = ctx.metrics.get(name);
@@ -686,7 +694,7 @@ test('start registers Alumet’s metrics and one source per enabled part', async
 });
 
 test('start creates no source for a disabled part', async () => {
-  const { config } = parseConfig({ kernel: { enabled: false }, network: { enabled: false } });
+  const { config } = parseConfig({ kernel: { enabled: false }, network: { enabled: false }, processes: { enabled: false } });
   const ctx = fakeStart();
   await procfs.start(config, ctx);
   assert.deepEqual(
