@@ -9,6 +9,14 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { sendControlLine, type ControlReply } from '../src/control/client.js';
+import { ControlDispatcher } from '../src/control/dispatch.js';
+import { SocketServer } from '../src/control/socket-server.js';
+import type { ElementDecl } from '../src/agent/element-record.js';
+import { MetricRegistry } from '../src/agent/metric-registry.js';
+import { Supervisor } from '../src/agent/supervisor.js';
+import { U64 } from '../src/protocol/batch.js';
+import { createLogger } from '../src/protocol/logging.js';
+import type { MetricHandle } from '../src/protocol/metrics.js';
 import { csvRows, rmrf, runAgentToEnd, startAgent, tempDir, waitFor, type AgentProcess } from './helpers/agent-process.js';
 
 const SOCKET = 'alumet-control.sock';
@@ -498,4 +506,119 @@ test('bad input on the real agent: blank lines, invalid UTF-8, NUL, binary junk,
   await waitFor(async () => (await a.status(KERNEL)).c['polls']! > kernel + 5, { what: 'the kernel source to keep polling' });
   a.agent.kill('SIGTERM');
   assert.equal(await a.agent.exited, 0);
+});
+
+// ---- the control path on a supervisor with fixture elements ----
+// What the shipped plugins cannot show, because their polls and writes are synchronous and quick: a request
+// that arrives while a poll is in progress, and an output too busy to read its ports at once.
+
+const fixture = (name: string): string => new URL(`./fixtures/${name}.js`, import.meta.url).href;
+
+interface FixtureAgent {
+  readonly dir: string;
+  readonly supervisor: Supervisor;
+  send(line: string): Promise<ControlReply>;
+  counters(name: string): Readonly<Record<string, number>>;
+}
+
+/** A supervisor running `decls` behind a real control socket, as the agent wires them. */
+async function startFixtureAgent(t: TestContext, decls: (metric: MetricHandle, dir: string) => ElementDecl[]): Promise<FixtureAgent> {
+  const dir = tempDir('alumet-ctl-');
+  t.after(() => rmrf(dir));
+  const registry = new MetricRegistry();
+  const info = registry.register('fixture_points', U64, { base: '1', prefix: '' }, 'test points');
+  const supervisor = new Supervisor({
+    log: createLogger('silent', false),
+    logLevel: 'silent',
+    pretty: false,
+    batchWindow: 4,
+    outputBacklog: 100_000,
+    controlTimeoutMs: 10_000,
+    shutdownTimeoutMs: 20_000,
+    restartMax: 0,
+    restartBackoffMs: 20,
+    restartBackoffMaxMs: 100,
+    poolThreads: 1,
+  });
+  await supervisor.start(decls({ id: info.id, name: info.name, type: info.type }, dir), registry.all());
+  t.after(() => supervisor.stopAll());
+  const socket = join(dir, 'ctl.sock');
+  const server = new SocketServer({ path: socket, dispatcher: new ControlDispatcher(supervisor) });
+  await server.start();
+  t.after(() => server.close());
+  return {
+    dir,
+    supervisor,
+    send: (line) => sendControlLine(socket, line, 10_000),
+    counters(name) {
+      const e = supervisor.elements().find((x) => x.name === name);
+      assert.ok(e, `element ${name} exists`);
+      return e.counters;
+    },
+  };
+}
+
+const fixtureSource = (element: string, module: string, config: object, pollMs: number, flushMs?: number): ElementDecl => ({
+  kind: 'source',
+  plugin: 'fixture',
+  element,
+  moduleUrl: fixture(module),
+  config,
+  pollNs: BigInt(pollMs) * 1_000_000n,
+  ...(flushMs === undefined ? {} : { flushNs: BigInt(flushMs) * 1_000_000n }),
+});
+
+const sumLines = (path: string): number =>
+  existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).reduce((n, l) => n + Number(l), 0) : 0;
+
+test('pause and set-period that arrive during an asynchronous poll answer once it is over: after the ok, no poll', async (t) => {
+  // Each poll of `slow` takes 100 ms and a new one starts at once, so a request almost always finds one in progress.
+  const a = await startFixtureAgent(t, (metric, dir) => [
+    fixtureSource('slow', 'slow-source', { metric, pollMs: 100 }, 1),
+    fixtureSource('steady', 'counting-source', { metric, points: 1 }, 5),
+    { kind: 'output', plugin: 'fixture', element: 'o', moduleUrl: fixture('file-output'), config: { path: join(dir, 'o.txt') } },
+  ]);
+  const SLOW = 'source/fixture/slow';
+  const polls = (name: string): number => a.counters(name)['polls']!;
+  /** The steady source polls 40 more times (200 ms at 5 ms): two slow polls' worth of time goes by. */
+  const timePasses = async (): Promise<void> => {
+    const start = polls('source/fixture/steady');
+    await waitFor(() => polls('source/fixture/steady') >= start + 40, { what: '40 more steady polls' });
+  };
+  for (const [request, reply, undo] of [
+    ['pause', `ok paused 1 element: ${SLOW}`, 'resume'],
+    ['set-period 1h', `ok set the period to 1h on 1 element: ${SLOW}`, 'set-period 1ms'],
+  ] as const) {
+    for (let round = 0; round < 3; round++) {
+      const before = polls(SLOW);
+      await waitFor(() => polls(SLOW) >= before + 1, { what: 'a slow poll to end (the next one is in progress)' });
+      assert.deepEqual((await a.send(`control ${SLOW} ${request}`)).lines, [reply]);
+      const after = polls(SLOW);
+      await timePasses();
+      assert.equal(polls(SLOW), after, `no poll of ${SLOW} ends after the ok of ${request}`);
+      assert.equal((await a.send(`control ${SLOW} ${undo}`)).status, 'ok');
+    }
+  }
+});
+
+test('stop on a source whose output is busy: its final flush still reaches the output, every time', async (t) => {
+  for (let round = 0; round < 3; round++) {
+    // `late` flushes once a second, so its stop has a large final batch to send; `busy` takes 20 ms per write
+    // and `fast` keeps it saturated, so the final batch and the stop's aftermath reach its worker together.
+    const a = await startFixtureAgent(t, (metric, dir) => [
+      fixtureSource('fast', 'counting-source', { metric, points: 10 }, 2),
+      fixtureSource('late', 'counting-source', { metric, points: 10 }, 1, 1000),
+      { kind: 'output', plugin: 'fixture', element: 'busy', moduleUrl: fixture('busy-output'), config: { path: join(dir, 'o.txt'), busyMs: 20 } },
+    ]);
+    await waitFor(() => a.counters('output/fixture/busy')['points_out']! > 0 && a.counters('source/fixture/late')['polls']! >= 100, {
+      what: 'the output writing and 100 polls of late',
+    });
+    assert.deepEqual((await a.send('control source/fixture/late stop')).lines, ['ok stopped 1 element: source/fixture/late']);
+    const late = a.counters('source/fixture/late');
+    assert.equal(late['points_out'], late['polls']! * 10, 'the final flush sent every polled point');
+    await a.supervisor.stopAll();
+    const produced = a.counters('source/fixture/fast')['points_out']! + late['points_out']!;
+    assert.equal(a.counters('output/fixture/busy')['points_in'], produced, `round ${round}: the output received every point`);
+    assert.equal(sumLines(join(a.dir, 'o.txt')), produced, `round ${round}: the output wrote every point`);
+  }
 });

@@ -106,7 +106,7 @@ const control: WorkerControl = {
     for (const a of actors.values()) if (a instanceof SourceActor) a.start();
   },
   async pause(id) {
-    actor(id).pause();
+    await actor(id).pause();
   },
   async resume(id) {
     actor(id).resume();
@@ -118,7 +118,7 @@ const control: WorkerControl = {
     if (a instanceof SourceActor && !init.shared) sourceFanout.endAll();
   },
   async setPeriod(id, periodNs) {
-    source(id).setPeriod(periodNs);
+    await source(id).setPeriod(periodNs);
   },
   triggerNow: (id) => source(id).triggerNow(),
   restart: (id) => actor(id).restart(),

@@ -32,8 +32,10 @@ export class SourceActor {
   #round = 0;
   #pending: Batch[] = [];
   #failed = false;
-  #stopped = false;
+  #stopping: Promise<void> | undefined;
   #sending = false;
+  /** The tick in progress (a poll may be asynchronous), for pause and set-period to wait on. */
+  #ticking: Promise<void> | undefined;
 
   constructor(spec: ElementSpec, module: SourceModule<unknown>, ctx: ElementContext, fanout: Fanout, precise: boolean, events: ActorEvents) {
     this.spec = spec;
@@ -60,8 +62,12 @@ export class SourceActor {
     this.#scheduler.start();
   }
 
-  pause(): void {
+  /** Resolves once the poll in progress, if any, has ended: from then on the source polls no more. */
+  async pause(): Promise<void> {
     this.#scheduler.pause();
+    // An asynchronous poll that began before the request still ends (and counts): wait for it, so that the
+    // supervisor's `ok paused` comes after the source's last poll.
+    await this.#ticking?.catch(() => undefined);
     try {
       this.#source?.reset?.();
     } catch (e) {
@@ -73,10 +79,12 @@ export class SourceActor {
     this.#scheduler.resume();
   }
 
-  setPeriod(periodNs: bigint): void {
+  /** Resolves once the poll in progress, if any, has ended: the next poll follows the new period. */
+  async setPeriod(periodNs: bigint): Promise<void> {
     // Only the period changes: the flush interval in time is kept, so the rounds follow the new period.
     this.#flushRounds = flushRounds(periodNs, this.spec.flushNs);
     this.#scheduler.setPeriod(periodNs);
+    await this.#ticking?.catch(() => undefined);
   }
 
   get periodNs(): bigint {
@@ -84,14 +92,19 @@ export class SourceActor {
   }
 
   triggerNow(): Promise<void> {
-    if (this.#stopped) return Promise.reject(new Error(`${this.spec.name} is stopped`));
+    if (this.#stopping !== undefined) return Promise.reject(new Error(`${this.spec.name} is stopped`));
     return this.#scheduler.triggerNow();
   }
 
   /** Stops polling, flushes what was polled, and waits until it has been handed downstream. */
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
+  stop(): Promise<void> {
+    // A second caller (a shutdown during a removal, say) must wait for the same final flush, or it would
+    // end the links before the last batch is on its way.
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
     await this.#scheduler.stop();
     this.#flush();
     await this.#drainPending();
@@ -106,7 +119,17 @@ export class SourceActor {
     this.#failed = false;
   }
 
-  async #tick(manual: boolean): Promise<void> {
+  #tick(manual: boolean): Promise<void> {
+    const tick = this.#pollOnce(manual);
+    this.#ticking = tick;
+    const clear = (): void => {
+      if (this.#ticking === tick) this.#ticking = undefined;
+    };
+    tick.then(clear, clear);
+    return tick;
+  }
+
+  async #pollOnce(manual: boolean): Promise<void> {
     if (this.#failed || this.#source === undefined) return;
     if (!manual && this.#pending.length >= MAX_PENDING_BATCHES) {
       this.counters.add('missed_ticks', 1); // consumers are behind: measure less rather than queue more
