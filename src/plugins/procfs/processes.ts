@@ -159,7 +159,15 @@ export default defineSource<ProcessWatcherConfig>((config, ctx) => {
   };
 
   let closed = false;
-  if (config.strategy === 'event') ctx.runtime.onConsumerEvent((event) => !closed && onEvent(event, config, ctx, add));
+  // Processes the agent announces (exec's child, watch's pid) are followed at once in both strategies: a
+  // short-lived child would otherwise end before the next scan finds it.
+  ctx.runtime.onConsumerEvent((event) => {
+    if (closed) return;
+    onEvent(event, config, ctx, (pid, starttime, settings) => {
+      add(pid, starttime, settings);
+      if (config.strategy === 'watcher' && starttime !== undefined) tracked.set(pid, { state: 'followed', starttime });
+    });
+  });
 
   return {
     poll() {
