@@ -6,10 +6,19 @@
 // worker died. So a consumer loses nothing that a dead producer sent, and a producer learns exactly which
 // batches a dead consumer never acknowledged: those, and whatever it sends before the supervisor replaces
 // the link, are the points lost to the crash, which the producer counts and reports.
+//
+// A credit may carry a spare batch buffer back upstream (see BufferPool in batch.ts): big batches then
+// reuse memory the whole way round instead of mapping fresh pages at the source and freeing them, through
+// the GC, at the output.
 
 import type { MessagePort } from 'node:worker_threads';
-import { Batch, type WireBatch } from '../protocol/batch.js';
-import type { DataMessage } from '../protocol/messages.js';
+import { Batch, bufferPool, type WireBatch } from '../protocol/batch.js';
+import type { CreditGrant, DataMessage } from '../protocol/messages.js';
+
+/** A credit with the spare buffers that travel back with it (transferred). */
+interface CreditWithBuffers extends CreditGrant {
+  readonly buffers?: ArrayBuffer[];
+}
 
 class OutLink {
   readonly id: number;
@@ -99,6 +108,8 @@ export class Fanout {
     port.on('message', (m: DataMessage) => {
       if (m.type === 'credit') {
         link.acknowledge(m.n);
+        const buffers = (m as CreditWithBuffers).buffers;
+        if (buffers !== undefined) for (const b of buffers) bufferPool.give(b);
         if (this.#waiters.length > 0) this.#wake();
       } else if (m.type === 'closing') {
         // The consumer is stopping: everything sent before this `end` still reaches it, in order.
@@ -218,8 +229,10 @@ export class Inputs {
     const link: InLink = { id, port, pending: 0, ended: false };
     const ack = (): void => {
       link.pending--;
-      // After the port has closed this is a harmless no-op.
-      port.postMessage({ type: 'credit', n: 1 } satisfies DataMessage);
+      // After the port has closed this is a harmless no-op (a spare buffer sent with it is dropped).
+      const spare = bufferPool.takeAny();
+      if (spare === undefined) port.postMessage({ type: 'credit', n: 1 } satisfies CreditWithBuffers);
+      else port.postMessage({ type: 'credit', n: 1, buffers: [spare] } satisfies CreditWithBuffers, [spare]);
       if (link.ended && link.pending === 0) port.close();
     };
     port.on('message', (m: DataMessage) => {
