@@ -284,8 +284,9 @@ export class Supervisor implements ControlTarget {
 
   async #applyOne(r: ElementRecord, action: ControlAction): Promise<void> {
     const slot = this.#slotOf.get(r);
-    if (slot === undefined) throw new Error(`${r.name} is still starting`);
-    if (r.state === 'stopped' || r.state === 'stopping') throw new Error(`${r.name} is ${r.state}`);
+    if (slot === undefined) throw new Error('it is still starting');
+    // The reply names the element already: `could not resume source/procfs/memory: it is stopped`.
+    if (r.state === 'stopped' || r.state === 'stopping') throw new Error(`it is ${r.state}`);
     if (this.isShuttingDown) throw new Error('the agent is shutting down');
     const t = this.#opts.controlTimeoutMs;
     const call = <T>(what: string, fn: Parameters<WorkerHandle['call']>[1]): Promise<T> => {
