@@ -625,3 +625,27 @@ test('stop on a source whose output is busy: its final flush still reaches the o
     assert.equal(sumLines(join(a.dir, 'o.txt')), produced, `round ${round}: the output wrote every point`);
   }
 });
+
+test('pause that arrives during an asynchronous write answers once it is over: after the ok, nothing is written', async (t) => {
+  // Each write takes 100 ms and a batch comes every 50 ms, so a request almost always finds a write in progress.
+  const a = await startFixtureAgent(t, (metric, dir) => [
+    fixtureSource('steady', 'counting-source', { metric, points: 1 }, 5, 50),
+    { kind: 'output', plugin: 'fixture', element: 'slow', moduleUrl: fixture('file-output'), config: { path: join(dir, 'o.txt'), delayMs: 100 } },
+  ]);
+  const OUT = 'output/fixture/slow';
+  const file = join(a.dir, 'o.txt');
+  for (let round = 0; round < 3; round++) {
+    const before = a.counters(OUT)['batches_out']!;
+    await waitFor(() => a.counters(OUT)['batches_out']! >= before + 1, { what: 'a write to end (the next one is in progress)' });
+    assert.deepEqual((await a.send(`control ${OUT} pause`)).lines, [`ok paused 1 element: ${OUT}`]);
+    const written = a.counters(OUT)['points_out']!;
+    const polls = a.counters('source/fixture/steady')['polls']!;
+    await waitFor(() => a.counters('source/fixture/steady')['polls']! >= polls + 40, { what: '40 more polls (two writes of time)' });
+    assert.equal(a.counters(OUT)['points_out'], written, `round ${round}: no write ends after the ok`);
+    assert.equal(sumLines(file), written, `round ${round}: the file holds what points_out says`);
+    assert.ok(a.counters(OUT)['backlog_points']! > 0, 'the points that came meanwhile are held');
+    assert.equal((await a.send(`control ${OUT} resume`)).status, 'ok');
+  }
+  await a.supervisor.stopAll();
+  assert.equal(sumLines(file), a.counters('source/fixture/steady')['points_out'], 'the backlog was written after each resume');
+});

@@ -27,6 +27,8 @@ export class OutputActor {
   #backlog: Batch[] = [];
   #backlogPoints = 0;
   #writing = false;
+  /** The write in progress when the output's write is asynchronous, for pause to wait on. */
+  #inWrite: Promise<void> | undefined;
   #paused: boolean;
   #failed = false;
   #closed = false;
@@ -60,8 +62,15 @@ export class OutputActor {
     return this.#paused || this.#failed;
   }
 
-  pause(): void {
+  /** Resolves once the write in progress, if any, has ended: from then on nothing is written until resume. */
+  async pause(): Promise<void> {
     this.#paused = true;
+    // An asynchronous write that began before the request still ends (and counts): wait for it, so that the
+    // supervisor's `ok paused` comes after the output's last write.
+    await this.#inWrite?.then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   resume(): void {
@@ -167,12 +176,16 @@ export class OutputActor {
   async #write(batch: Batch, written: () => void): Promise<boolean> {
     if (this.#failed || this.#output === undefined) return false;
     try {
-      await this.#output.write(batch);
+      const pending = this.#output.write(batch);
+      this.#inWrite = pending ?? undefined;
+      await pending;
     } catch (e) {
       this.#failed = true;
       this.counters.add('errors', 1);
       this.#events.failed(e);
       return false;
+    } finally {
+      this.#inWrite = undefined;
     }
     this.counters.add('points_out', batch.length);
     this.counters.add('batches_out', 1);
