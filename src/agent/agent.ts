@@ -38,6 +38,7 @@ export class Agent {
   #server: SocketServer | undefined;
   #stopped: Promise<void> | undefined;
   #onStopped: Array<() => void> = [];
+  #memoryTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
@@ -104,6 +105,20 @@ export class Agent {
       this.#log.info(`control socket listening on ${control.socketPath}`);
     }
     this.#log.info('agent is ready');
+    this.#startMemoryLog();
+  }
+
+  /**
+   * With ALUMET_MEMORY_LOG_MS=N, logs process.memoryUsage() every N ms (for soak runs): rss covers the whole
+   * process, the heap figures the main thread only (each worker has its own heap).
+   */
+  #startMemoryLog(): void {
+    const every = Number(process.env['ALUMET_MEMORY_LOG_MS'] ?? '');
+    if (!Number.isInteger(every) || every <= 0) return;
+    const log = (): void => this.#log.info({ memory: process.memoryUsage() }, 'memory usage');
+    log();
+    this.#memoryTimer = setInterval(log, Math.min(every, 2 ** 31 - 1));
+    this.#memoryTimer.unref();
   }
 
   /** Shuts the pipeline down, then the plugins and the control socket. Safe to call more than once. */
@@ -118,6 +133,7 @@ export class Agent {
   }
 
   async #stop(): Promise<void> {
+    clearInterval(this.#memoryTimer);
     await this.supervisor.stopAll();
     for (const { plugin } of this.#opts.plugins) {
       try {

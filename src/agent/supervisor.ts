@@ -75,6 +75,8 @@ export class Supervisor implements ControlTarget {
    * to the other, and a batch would then arrive twice.
    */
   #wiring: Promise<unknown> = Promise.resolve();
+  /** Run-time sources being added: a shutdown waits for them, so that none starts after its thread drained. */
+  readonly #adding = new Set<Promise<void>>();
   readonly #byName = new Map<string, ElementRecord>();
   readonly #slotOf = new Map<ElementRecord, Slot>();
   readonly #links = new Map<number, Link>();
@@ -160,6 +162,10 @@ export class Supervisor implements ControlTarget {
   }
 
   async #stopAll(): Promise<void> {
+    // Placements and respawns under way finish first (no new one starts from now on), so that every worker
+    // is drained: a source started on a pool thread after its drain would count points that go nowhere.
+    await this.#wiring;
+    await Promise.allSettled([...this.#adding]);
     this.#log.info('shutting down: stopping sources, draining transforms and outputs');
     for (const r of this.#records.values()) clearTimeout(r.restartTimer);
     const slots = this.#topology.all().filter((s) => !s.retired && s.handle.alive);
@@ -344,12 +350,15 @@ export class Supervisor implements ControlTarget {
         void this.#addRuntimeSource(r, e.spec).catch((err: Error) => this.#log.error(`${r.name} could not add source ${e.spec.element}: ${err.message}`));
         return;
       case 'remove-source': {
+        // At shutdown the drain stops every source; removing one as well would count its last points twice.
+        if (this.isShuttingDown) return;
         const target = this.#byName.get(`source/${r.decl.plugin}/${e.element}`);
         if (target?.decl.runtime) void this.#removeRuntimeSource(target);
         return;
       }
       case 'ended':
         this.#log.info(`${r.name} ended: ${e.reason}`);
+        if (this.isShuttingDown) return;
         if (r.decl.runtime) void this.#removeRuntimeSource(r);
         else void this.#applyOne(r, { type: 'stop' }).catch(() => undefined);
         return;
@@ -457,13 +466,18 @@ export class Supervisor implements ControlTarget {
     });
     if (spec.paused) r.desired = 'paused';
     const placed = this.#wiring.then(async () => {
+      if (this.isShuttingDown) return undefined;
       const slot = await this.#poolSlotFor();
       slot.elements.push(r);
       this.#slotOf.set(r, slot);
       return slot;
     });
     this.#wiring = placed.catch(() => undefined);
-    return placed.then(async (slot) => {
+    const added = placed.then(async (slot) => {
+      if (slot === undefined || this.isShuttingDown) {
+        this.#forget(r);
+        return;
+      }
       try {
         await slot.handle.call('addElement', (c) => c.addElement(r.spec()), this.#opts.controlTimeoutMs);
         r.state = r.desired === 'paused' ? 'paused' : 'running';
@@ -472,6 +486,12 @@ export class Supervisor implements ControlTarget {
         throw e;
       }
     });
+    this.#adding.add(added);
+    added.then(
+      () => this.#adding.delete(added),
+      () => this.#adding.delete(added),
+    );
+    return added;
   }
 
   async #poolSlotFor(): Promise<Slot> {

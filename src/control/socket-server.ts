@@ -37,6 +37,8 @@ const DEFAULT_MODE = 0o600;
 const DEFAULT_MAX_CONNECTIONS = 128;
 /** Stop reading a connection that queues more lines than this, until its replies catch up. */
 const QUEUE_HIGH = 256;
+/** …or more bytes than this: 256 lines of 64 KiB each, times 128 connections, would be 2 GiB. */
+const QUEUE_HIGH_BYTES = 256 * 1024;
 /** How long close() lets connections flush their last replies before destroying them. */
 const CLOSE_GRACE_MS = 1000;
 
@@ -147,6 +149,8 @@ class Connection {
   /** Complete lines (without `\n`) not yet answered; `null` stands for a line over the limit. */
   #queue: Array<Buffer | null> = [];
   #head = 0;
+  /** Bytes of the lines in `#queue` not yet answered. */
+  #queuedBytes = 0;
   #busy = false;
   #clientEnded = false;
   /** A line went over the limit: the bytes after it are dropped. */
@@ -195,6 +199,7 @@ class Connection {
       if (line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, -1);
       if (line.length > MAX_LINE_BYTES) return this.#tooLong();
       this.#queue.push(line);
+      this.#queuedBytes += line.length;
     }
     if (start < chunk.length) {
       const rest = chunk.subarray(start);
@@ -203,7 +208,7 @@ class Connection {
       // One byte of slack for a `\r` that the `\n` has not yet followed.
       if (this.#partialBytes > MAX_LINE_BYTES + 1) return this.#tooLong();
     }
-    if (this.#queue.length - this.#head > QUEUE_HIGH) this.#socket.pause();
+    if (this.#queue.length - this.#head > QUEUE_HIGH || this.#queuedBytes > QUEUE_HIGH_BYTES) this.#socket.pause();
     void this.#pump();
   }
 
@@ -223,6 +228,7 @@ class Connection {
       while (this.#head < this.#queue.length && !this.#done) {
         const line = this.#queue[this.#head]!;
         this.#queue[this.#head++] = null;
+        if (line !== null) this.#queuedBytes -= line.length;
         if (this.#head === this.#queue.length) {
           this.#queue = [];
           this.#head = 0;
@@ -235,7 +241,8 @@ class Connection {
         }
         const reply = await this.#answer(line);
         if (reply !== undefined) await this.#send(reply);
-        if (this.#socket.isPaused() && !this.#overflow && !this.#done && this.#queue.length - this.#head <= QUEUE_HIGH / 2) {
+        const caughtUp = this.#queue.length - this.#head <= QUEUE_HIGH / 2 && this.#queuedBytes <= QUEUE_HIGH_BYTES / 2;
+        if (this.#socket.isPaused() && !this.#overflow && !this.#done && caughtUp) {
           this.#socket.resume();
         }
       }

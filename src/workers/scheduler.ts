@@ -14,6 +14,8 @@ import { monoMs } from '../protocol/clock.js';
 const PRECISE_WINDOW_MS = 2.5;
 /** The final stretch before a tick is spun, because Atomics.wait can overshoot by tens of microseconds. */
 const SPIN_MS = 0.06;
+/** Node fires a longer timer after 1 ms (TimeoutOverflowWarning): a long period is slept in several parts. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface TickTarget {
   /**
@@ -154,7 +156,7 @@ export class Scheduler {
 
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = Number.isFinite(ms) ? setTimeout(done, Math.max(0, ms)) : undefined;
+      const timer = Number.isFinite(ms) ? setTimeout(done, Math.min(Math.max(0, ms), MAX_TIMER_MS)) : undefined;
       function done(): void {
         if (timer !== undefined) clearTimeout(timer);
         resolve();

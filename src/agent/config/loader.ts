@@ -7,7 +7,7 @@ import { parse, stringify, TomlError } from 'smol-toml';
 import type { AnyPlugin } from '../plugin-api.js';
 import { closest, editDistance } from '../../protocol/suggest.js';
 import { ConfigError } from './errors.js';
-import { Problems } from './schema.js';
+import { Problems, tomlNumber } from './schema.js';
 import { pipelineSchema, PIPELINE_KEY_NOTES, type PipelineSettings } from './pipeline-settings.js';
 
 /** Plugins whose default table says `enabled = false`: they need hardware, a server, or are for tests. */
@@ -253,6 +253,7 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (v instanceof Date) return 'a date';
   if (typeof v === 'bigint') return `the integer ${v}`;
+  if (typeof v === 'number') return `the number ${tomlNumber(v)}`;
   return `${typeof v === 'string' ? 'the string' : `the ${typeof v}`} ${JSON.stringify(v)}`;
 }
 

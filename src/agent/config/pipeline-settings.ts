@@ -26,15 +26,18 @@ export interface PipelineSettings {
   control_timeout: string;
 }
 
+/** Node timers cannot wait longer than 2^31 - 1 ms (a longer one fires after 1 ms): about 24.8 days. */
+const MAX_TIMER = '24d';
+
 const fields = {
   batch_window: t.int(16, { min: 1 }),
   pool_threads: t.int(0, { min: 0 }),
-  shutdown_timeout: t.duration('10s'),
+  shutdown_timeout: t.duration('10s', { max: MAX_TIMER }),
   restart_max: t.int(5, { min: 0 }),
-  restart_backoff: t.duration('200ms'),
-  restart_backoff_max: t.duration('10s'),
+  restart_backoff: t.duration('200ms', { max: MAX_TIMER }),
+  restart_backoff_max: t.duration('10s', { max: MAX_TIMER }),
   output_backlog: t.int(1_000_000, { min: 0 }),
-  control_timeout: t.duration('5s'),
+  control_timeout: t.duration('5s', { max: MAX_TIMER }),
 };
 
 /** One line per key, written above it in generated config files (the TSDoc above says more). */

@@ -31,7 +31,15 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'object') return value instanceof Date ? 'a date' : 'a table';
   if (typeof value === 'bigint') return `the integer ${value}`;
+  if (typeof value === 'number') return `the number ${tomlNumber(value)}`;
   return `${typeof value === 'string' ? 'the string' : 'the ' + typeof value} ${JSON.stringify(value)}`;
+}
+
+/** A number as TOML writes it (JSON would print `inf` and `nan` as null). */
+export function tomlNumber(n: number): string {
+  if (Number.isNaN(n)) return 'nan';
+  if (!Number.isFinite(n)) return n > 0 ? 'inf' : '-inf';
+  return String(n);
 }
 
 function leaf<T>(expected: string, def: T, check: (v: unknown) => string | undefined): Schema<T> {
@@ -81,6 +89,7 @@ export const t = {
   float(def: number, bounds: NumberBounds = {}): Schema<number> {
     return leaf('a number', def, (v) => {
       if (typeof v !== 'number' || Number.isNaN(v)) return `expected a number, got ${describe(v)}`;
+      if (!Number.isFinite(v)) return `must be a finite number, got ${tomlNumber(v)}`;
       return bounded(v, bounds);
     });
   },
