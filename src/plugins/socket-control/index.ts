@@ -15,7 +15,9 @@ const mode: Schema<string> = {
   parse(value, path, problems) {
     const text = typeof value === 'number' && Number.isInteger(value) ? value.toString(8) : value;
     if (typeof text === 'string' && parseMode(text) !== undefined) return text;
-    problems.add(path, `${JSON.stringify(value)} is not a file mode; write an octal string such as "600" or "660", or 0o600`);
+    // String(): JSON.stringify throws on the bigint a huge TOML integer becomes.
+    const shown = typeof value === 'string' ? JSON.stringify(value) : value instanceof Date ? value.toISOString() : typeof value === 'object' ? 'a table or array' : String(value);
+    problems.add(path, `${shown} is not a file mode; write an octal string such as "600" or "660", or 0o600`);
     return '600';
   },
 };
