@@ -1,6 +1,8 @@
 // Bench worker (worker thread) for the throughput ceiling: a producer that sends already-packed buffers of
 // a batch's size as fast as credits allow, or a consumer that reads every value and grants a credit per
 // buffer. No Batch, no actor, no supervisor: the raw MessagePort transfer our pipeline is compared with.
+// With `recycle`, the consumer hands each buffer back with its credit and the producer sends it again, as
+// our links do with spare buffers; without, every buffer is a fresh ArrayBuffer (the plain way).
 
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 
@@ -12,6 +14,7 @@ export interface CeilingInit {
   readonly points: number;
   /** Buffers in flight before the producer waits for a credit (our links' batch_window). */
   readonly window: number;
+  readonly recycle: boolean;
   /** Float64[2]: points received by the consumer; then an Int32 flag: 1 = the producer pauses. */
   readonly shared: SharedArrayBuffer;
 }
@@ -22,15 +25,17 @@ const stop = new Int32Array(init.shared, 16, 1);
 
 if (init.role === 'producer') {
   let credits = init.window;
+  const spare: ArrayBuffer[] = [];
   const pump = (): void => {
     while (credits > 0 && Atomics.load(stop, 0) === 0) {
       credits--;
-      const buffer = new ArrayBuffer(init.bytes);
+      const buffer = spare.pop() ?? new ArrayBuffer(init.bytes);
       init.port.postMessage({ buffer, length: init.points }, [buffer]);
     }
   };
-  init.port.on('message', (m: { n: number }) => {
+  init.port.on('message', (m: { n: number; buffer?: ArrayBuffer }) => {
     credits += m.n;
+    if (m.buffer !== undefined) spare.push(m.buffer);
     pump();
   });
   // The benchmark clears the flag and says `go` to start a measurement round.
@@ -43,6 +48,7 @@ if (init.role === 'producer') {
     for (let i = 0; i < m.length; i++) sum += value[i]!;
     counter[1] += sum;
     counter[0] += m.length;
-    init.port.postMessage({ n: 1 });
+    if (init.recycle) init.port.postMessage({ n: 1, buffer: m.buffer }, [m.buffer]);
+    else init.port.postMessage({ n: 1 });
   });
 }

@@ -1,6 +1,7 @@
 // Scenario `throughput` (main thread of the bench process): synthetic source → pass-through transform →
-// counting output, three workers driven by the real Supervisor, against two baselines measured in the same
-// run: the raw transfer of already-packed buffers between two plain workers (the ceiling), and the same
+// counting output, three workers driven by the real Supervisor, against baselines measured in the same run:
+// the raw transfer of already-packed buffers between two plain workers (the ceiling: buffers reused through
+// the credits, as our links do; also reported with a fresh buffer per batch, the plain way), and the same
 // work (build, pass through, count) in one thread with no worker.
 
 import { once } from 'node:events';
@@ -40,7 +41,7 @@ export const SHAPE = {
 };
 const ROUNDS = 3;
 const ROUND_WARMUP_MS = 300;
-const ROUND_MS = env('BENCH_ROUND_MS', 1500);
+const ROUND_MS = env('BENCH_ROUND_MS', 1200);
 
 const mps = (x: number): string => (x / 1e6).toFixed(1);
 const pointsPerBatch = (): number => SHAPE.pointsPerPoll * SHAPE.pollsPerFlush;
@@ -107,8 +108,11 @@ async function rate(counted: () => number, warmupMs: number, ms: number): Promis
   return ((c1 - c0) * 1000) / (t1 - t0);
 }
 
-/** Raw transfer of buffers of one batch's size between two plain workers, with the same credit window. */
-async function startCeiling(): Promise<{ measure(): Promise<number>; close(): Promise<void> }> {
+/**
+ * Raw transfer of buffers of one batch's size between two plain workers, with the same credit window; with
+ * `recycle`, buffers go back with the credits and are sent again, as our links reuse them.
+ */
+async function startCeiling(recycle: boolean): Promise<{ measure(): Promise<number>; close(): Promise<void> }> {
   const points = pointsPerBatch();
   const bytes = new Batch(points).buffer.byteLength;
   const shared = new SharedArrayBuffer(24);
@@ -117,7 +121,7 @@ async function startCeiling(): Promise<{ measure(): Promise<number>; close(): Pr
   paused[0] = 1;
   const { port1, port2 } = new MessageChannel();
   const spawn = (role: CeilingInit['role'], port: typeof port1): Worker =>
-    new Worker(CEILING_URL, { workerData: { role, port, bytes, points, window: SHAPE.batchWindow, shared } satisfies CeilingInit, transferList: [port] });
+    new Worker(CEILING_URL, { workerData: { role, port, bytes, points, window: SHAPE.batchWindow, recycle, shared } satisfies CeilingInit, transferList: [port] });
   const consumer = spawn('consumer', port2);
   const producer = spawn('producer', port1);
   await Promise.all([once(consumer, 'online'), once(producer, 'online')]);
@@ -189,9 +193,10 @@ export const throughput: Scenario = {
     // The three measurements take turns, ROUNDS times, and each keeps its best round: a neighbour's burst of
     // CPU on a shared machine then hits one round of one of them, not one of them as a whole.
     const pipeline = await startPipeline();
-    const ceiling = await startCeiling();
+    const ceiling = await startCeiling(true);
+    const fresh = await startCeiling(false);
     const inProcess = await startInProcess();
-    const rounds = { pipeline: [] as number[], ceiling: [] as number[], inProcess: [] as number[] };
+    const rounds = { pipeline: [] as number[], ceiling: [] as number[], fresh: [] as number[], inProcess: [] as number[] };
     try {
       await waitUntil(() => pipeline.counted() > 0, 'the first points at the counting output');
       for (let r = 0; r < ROUNDS; r++) {
@@ -199,12 +204,15 @@ export const throughput: Scenario = {
         await pipeline.control(SOURCE_NAME, 'pause');
         await sleep(50);
         rounds.ceiling.push(await ceiling.measure());
+        rounds.fresh.push(await fresh.measure());
         rounds.inProcess.push(await inProcess.measure());
-        log(`throughput: round ${r + 1}: pipeline ${mps(rounds.pipeline[r]!)}, ceiling ${mps(rounds.ceiling[r]!)}, in-process ${mps(rounds.inProcess[r]!)} M points/s`);
+        log(
+          `throughput: round ${r + 1}: pipeline ${mps(rounds.pipeline[r]!)}, ceiling ${mps(rounds.ceiling[r]!)} (fresh buffers ${mps(rounds.fresh[r]!)}), in-process ${mps(rounds.inProcess[r]!)} M points/s`,
+        );
         if (r < ROUNDS - 1) await pipeline.control(SOURCE_NAME, 'resume');
       }
     } finally {
-      await ceiling.close();
+      await Promise.all([ceiling.close(), fresh.close()]);
     }
     const { produced, counted } = await pipeline.stop();
     log(`throughput: produced ${produced} points, counted ${counted}`);
@@ -212,6 +220,7 @@ export const throughput: Scenario = {
     const best = (xs: number[]): number => Math.max(...xs);
     const pipe = best(rounds.pipeline);
     const ceil = best(rounds.ceiling);
+    const freshCeil = best(rounds.fresh);
     const inProc = best(rounds.inProcess);
     const bytesPerPoint = new Batch(pointsPerBatch()).buffer.byteLength / pointsPerBatch();
     return {
@@ -220,7 +229,13 @@ export const throughput: Scenario = {
         ceiling_points_per_s: Math.round(ceil),
         in_process_points_per_s: Math.round(inProc),
         ratio_to_ceiling: round(pipe / ceil),
-        rounds: { points_per_s: rounds.pipeline.map(Math.round), ceiling_points_per_s: rounds.ceiling.map(Math.round), in_process_points_per_s: rounds.inProcess.map(Math.round) },
+        fresh_buffers_ceiling_points_per_s: Math.round(freshCeil),
+        rounds: {
+          points_per_s: rounds.pipeline.map(Math.round),
+          ceiling_points_per_s: rounds.ceiling.map(Math.round),
+          fresh_buffers_ceiling_points_per_s: rounds.fresh.map(Math.round),
+          in_process_points_per_s: rounds.inProcess.map(Math.round),
+        },
         points_produced: produced,
         points_counted: counted,
         points_per_batch: pointsPerBatch(),
@@ -232,7 +247,8 @@ export const throughput: Scenario = {
       rows: [
         { figure: 'points/s (3 workers)', value: pipe, unit: '', target: { op: '>=', value: 20e6 }, baseline: { name: 'ceiling', value: ceil } },
         { figure: 'points/s ÷ ceiling', value: pipe / ceil, unit: '', target: { op: '>=', value: 0.4 } },
-        { figure: 'ceiling: raw transfer, 2 workers', value: ceil, unit: '' },
+        { figure: 'ceiling: raw transfer, 2 workers, reused buffers', value: ceil, unit: '' },
+        { figure: 'raw transfer, fresh buffer per batch', value: freshCeil, unit: '', baseline: { name: 'ceiling', value: ceil } },
         { figure: 'in-process points/s (1 thread)', value: inProc, unit: '', baseline: { name: 'ceiling', value: ceil } },
       ],
     };
