@@ -16,7 +16,8 @@ export class BatchBuilder {
   /** The template whose tables the current batch adopted (see `appendAll`), and their sizes then. */
   #adopted: { template: Batch; strings: number; attrSets: number } | undefined;
 
-  constructor(capacity = 256) {
+  /** Most sources push a few dozen points per flush; a batch that needs more grows, and the next is sized like it. */
+  constructor(capacity = 32) {
     this.#initialCapacity = capacity;
     this.#batch = Batch.forWriting(capacity);
   }
