@@ -42,9 +42,9 @@ function balanceLine(p: TestPipeline): string {
 for (const transform of [false, true]) {
   test(`shut down under load${transform ? ', through a transform' : ''}: each output wrote exactly what the sources produced`, async (t) => {
     const dir = tempDir();
-    t.after(() => rmrf(dir));
     const p = pipeline();
     t.after(() => p.supervisor.stopAll());
+    t.after(() => rmrf(dir)); // after the pipeline has stopped writing there
     const files = await startLoaded(p, dir, { transform });
     await waitFor(() => sum(lines(files.slow)) >= 50_000, { what: '50000 points in the slow output', seen: () => String(sum(lines(files.slow))) });
     await p.supervisor.stopAll();
@@ -72,9 +72,9 @@ for (const transform of [false, true]) {
 
 test('a paused output with a small backlog accounts exactly: written + dropped_backlog == produced', async (t) => {
   const dir = tempDir();
-  t.after(() => rmrf(dir));
   const p = pipeline({ outputBacklog: 5_000 });
   t.after(() => p.supervisor.stopAll());
+  t.after(() => rmrf(dir)); // after the pipeline has stopped writing there
   const files = await startLoaded(p, dir);
   assert.deepEqual(await p.supervisor.apply([SLOW], { type: 'pause' }), []);
   await waitFor(() => counters(p.supervisor, SLOW)['dropped_backlog']! > 20_000, {
@@ -98,9 +98,9 @@ test('a paused output with a small backlog accounts exactly: written + dropped_b
 
 test('an output paused, overflowing, then resumed under load accounts exactly too', async (t) => {
   const dir = tempDir();
-  t.after(() => rmrf(dir));
   const p = pipeline({ outputBacklog: 5_000 });
   t.after(() => p.supervisor.stopAll());
+  t.after(() => rmrf(dir)); // after the pipeline has stopped writing there
   const files = await startLoaded(p, dir);
   await p.supervisor.apply([FAST], { type: 'pause' });
   await waitFor(() => counters(p.supervisor, FAST)['dropped_backlog']! > 10_000, { what: 'drops from the backlog' });
@@ -119,9 +119,9 @@ test('an output paused, overflowing, then resumed under load accounts exactly to
 
 test('a stopped output wrote everything it received, and the balance leaves it out of the comparison', async (t) => {
   const dir = tempDir();
-  t.after(() => rmrf(dir));
   const p = pipeline();
   t.after(() => p.supervisor.stopAll());
+  t.after(() => rmrf(dir)); // after the pipeline has stopped writing there
   const files = await startLoaded(p, dir);
   await waitFor(() => sum(lines(files.slow)) >= 10_000, { what: '10000 points in the slow output' });
   assert.deepEqual(await p.supervisor.apply([SLOW], { type: 'stop' }), []);

@@ -404,20 +404,21 @@ export class Supervisor implements ControlTarget {
     clearTimeout(r.restartTimer);
     r.restartTimer = setTimeout(() => {
       if (this.isShuttingDown) return;
-      for (const e of all) e.state = 'restarting';
+      // Counted when it begins: the restarted element may fail again (its report racing the restart's
+      // reply), and that failure must see this restart to give up at restart_max.
+      for (const e of all) {
+        e.state = 'restarting';
+        e.restarts++;
+        e.counters.add('restarts', 1);
+      }
       restart().then(
         () => {
-          for (const e of all) {
-            e.restarts++;
-            e.counters.add('restarts', 1);
-            e.state = e.desired === 'paused' ? 'paused' : 'running';
-          }
+          // An element that failed again meanwhile stays `failed` (given up on, or waiting for its next restart).
+          for (const e of all) if (e.state === 'restarting') e.state = e.desired === 'paused' ? 'paused' : 'running';
           this.#log.info(`${r.name} restarted`);
         },
         (e: Error) => {
           r.lastError = e.message;
-          r.restarts++;
-          r.counters.add('restarts', 1);
           this.#scheduleRestart(r, restart, all);
         },
       );
@@ -436,6 +437,8 @@ export class Supervisor implements ControlTarget {
     const fresh = await this.#spawnSlot(old.role, old.elements);
     old.handle = fresh.handle;
     for (const r of old.elements) this.#slotOf.set(r, old);
+    // Downstream first, as at start: a transform fed before it has outputs would forward batches to nobody.
+    for (const down of this.#topology.downstreamOf(old)) await this.#connect(old, down);
     for (const up of this.#topology.upstreamOf(old)) {
       // A producer that is down itself links to this slot when it comes back.
       if (!up.handle.alive) continue;
@@ -446,7 +449,6 @@ export class Supervisor implements ControlTarget {
     }
     // Links from producers that died too: their count of what they could not send died with them.
     for (const [id, link] of this.#links) if (link.to === old && link.toHandle !== old.handle) this.#links.delete(id);
-    for (const down of this.#topology.downstreamOf(old)) await this.#connect(old, down);
     if (old.role === 'source') await old.handle.call('start', (c) => c.start(), this.#opts.controlTimeoutMs);
   }
 
