@@ -18,6 +18,16 @@ type ChildCommand =
 
 /** Runs the child (or waits for the watched process) and returns the agent's exit code. */
 export async function runChild(agent: Agent, cmd: ChildCommand, log: Logger): Promise<number> {
+  try {
+    return await measureChild(agent, cmd, log);
+  } catch (e) {
+    // The agent is running (its socket bound, its outputs open): shut it down before reporting the error.
+    await agent.stop();
+    throw e;
+  }
+}
+
+async function measureChild(agent: Agent, cmd: ChildCommand, log: Logger): Promise<number> {
   await triggerAllSources(agent, log, 'a first measurement');
   if (cmd.type === 'watch') {
     if (!processExists(cmd.pid)) throw new ChildError(`process ${cmd.pid} does not exist`);

@@ -3,6 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
+import { lstatSync, unlinkSync } from 'node:fs';
 import { chmod, link, lstat, mkdir, rm, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
@@ -106,6 +107,16 @@ export async function removeIfOurs(path: string, id: SocketIdentity): Promise<st
     return undefined;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : `cannot remove ${path}: ${(e as Error).message}`;
+  }
+}
+
+/** removeIfOurs for a process that is exiting (an 'exit' listener cannot wait); errors are ignored. */
+export function removeIfOursSync(path: string, id: SocketIdentity): void {
+  try {
+    const st = lstatSync(path);
+    if (st.dev === id.dev && st.ino === id.ino) unlinkSync(path);
+  } catch {
+    // gone already, or not ours to remove: nothing to do on the way out
   }
 }
 

@@ -3,7 +3,7 @@
 
 import net from 'node:net';
 import type { Reply } from './dispatch.js';
-import { bindSocket, checkPathLength, clearStaleSocket, removeIfOurs, SocketServerError, type SocketIdentity } from './socket-file.js';
+import { bindSocket, checkPathLength, clearStaleSocket, removeIfOurs, removeIfOursSync, SocketServerError, type SocketIdentity } from './socket-file.js';
 
 export { SocketServerError } from './socket-file.js';
 
@@ -58,6 +58,8 @@ export class SocketServer {
   #server: net.Server | undefined;
   #identity: SocketIdentity | undefined;
   #closing: Promise<void> | undefined;
+  /** Removes the file if the process exits without close() (a forced exit, a fatal error). */
+  #onExit: (() => void) | undefined;
 
   constructor(options: SocketServerOptions) {
     const mode = options.mode ?? DEFAULT_MODE;
@@ -96,6 +98,9 @@ export class SocketServer {
       throw e instanceof SocketServerError ? e : new SocketServerError(`cannot listen on ${path}: ${(e as Error).message}`);
     }
     this.#server = server;
+    const identity = this.#identity;
+    this.#onExit = () => removeIfOursSync(path, identity);
+    process.once('exit', this.#onExit);
     server.on('error', (e) => this.#log.error(`error on ${path}: ${e.message}`));
     this.#log.debug(`listening on ${path}`);
   }
@@ -109,6 +114,7 @@ export class SocketServer {
   async #close(): Promise<void> {
     const server = this.#server;
     if (server === undefined) return;
+    if (this.#onExit !== undefined) process.off('exit', this.#onExit);
     const kept = await removeIfOurs(this.#path, this.#identity!);
     if (kept !== undefined) this.#log.warn(kept);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
