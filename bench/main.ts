@@ -46,23 +46,29 @@ async function main(argv: string[]): Promise<number> {
   const machine = machineFacts();
   log(`machine: ${machine.cpus} CPUs, ${machine.cpu_model}, node ${machine.node}, load ${machine.load_average.join(' ')}`);
 
-  const results: Array<{ scenario: string; rows: Row[]; json: Record<string, unknown>; seconds: number }> = [];
+  const results: Array<{ scenario: string; rows: Row[]; json: Record<string, unknown>; seconds: number; load: number[] }> = [];
   let failed = false;
   for (const s of chosen) {
-    log(`--- ${s.name}`);
+    // The load average says how much a shared machine's neighbours may have disturbed the figures.
+    const load = machineFacts().load_average;
+    log(`--- ${s.name} (load average ${load.join(' ')})`);
     const t0 = performance.now();
     try {
       const r = await s.run();
-      results.push({ scenario: s.name, rows: r.rows, json: r.json, seconds: (performance.now() - t0) / 1000 });
+      results.push({ scenario: s.name, rows: r.rows, json: r.json, seconds: (performance.now() - t0) / 1000, load });
     } catch (e) {
       failed = true;
       log(`${s.name} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      results.push({ scenario: s.name, rows: [], json: { error: e instanceof Error ? e.message : String(e) }, seconds: (performance.now() - t0) / 1000 });
+      results.push({ scenario: s.name, rows: [], json: { error: e instanceof Error ? e.message : String(e) }, seconds: (performance.now() - t0) / 1000, load });
     }
     log(`${s.name} took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
 
-  const all = { date: new Date().toISOString(), machine, scenarios: Object.fromEntries(results.map((r) => [r.scenario, { ...r.json, seconds: Math.round(r.seconds * 10) / 10 }])) };
+  const all = {
+    date: new Date().toISOString(),
+    machine,
+    scenarios: Object.fromEntries(results.map((r) => [r.scenario, { ...r.json, seconds: Math.round(r.seconds * 10) / 10, load_average_before: r.load }])),
+  };
   if (names.length === 0) {
     writeFileSync(join(REPO_ROOT, 'bench-results.json'), JSON.stringify(all, null, 2) + '\n');
     log('figures written to bench-results.json');
