@@ -78,6 +78,8 @@ export class Supervisor implements ControlTarget {
   /** Run-time sources being added: a shutdown waits for them, so that none starts after its thread drained. */
   readonly #adding = new Set<Promise<void>>();
   readonly #byName = new Map<string, ElementRecord>();
+  /** Run-time sources being removed, by name. */
+  readonly #removals = new Map<string, Promise<void>>();
   readonly #slotOf = new Map<ElementRecord, Slot>();
   readonly #links = new Map<number, Link>();
   #nextLinkId = 1;
@@ -455,6 +457,9 @@ export class Supervisor implements ControlTarget {
   /** Places a source created at run time on the pool thread with the least polling load. */
   #addRuntimeSource(creator: ElementRecord, spec: RuntimeSourceSpec): Promise<void> {
     const name = `source/${creator.decl.plugin}/${spec.element}`;
+    // A name being removed (a reused pid, a re-created cgroup) is added again once the removal is done.
+    const removal = this.#removals.get(name);
+    if (removal !== undefined) return removal.then(() => this.#addRuntimeSource(creator, spec));
     if (this.#byName.has(name) || this.isShuttingDown) return Promise.resolve();
     const r = this.#addRecord({
       kind: 'source',
@@ -513,7 +518,17 @@ export class Supervisor implements ControlTarget {
   }
 
   /** Stops a run-time source (final flush) and removes it from the table. */
-  async #removeRuntimeSource(r: ElementRecord): Promise<void> {
+  #removeRuntimeSource(r: ElementRecord): Promise<void> {
+    // A source may be removed twice at once (it ended, and its creator removed it): one removal serves both.
+    let removal = this.#removals.get(r.name);
+    if (removal === undefined) {
+      removal = this.#remove(r).finally(() => this.#removals.delete(r.name));
+      this.#removals.set(r.name, removal);
+    }
+    return removal;
+  }
+
+  async #remove(r: ElementRecord): Promise<void> {
     const slot = this.#slotOf.get(r);
     if (slot === undefined) return;
     try {
@@ -525,6 +540,7 @@ export class Supervisor implements ControlTarget {
   }
 
   #forget(r: ElementRecord): void {
+    if (this.#records.get(r.id) !== r) return;
     clearTimeout(r.restartTimer);
     this.#removedProduced += r.counters.get('points_out');
     this.#records.delete(r.id);

@@ -8,7 +8,7 @@ import { createLogger, type Logger } from '../protocol/logging.js';
 import type { ConsumerEvent, ElementContext, ElementModule } from '../protocol/element.js';
 import type { MetricInfo } from '../protocol/metrics.js';
 import type { ElementSpec, WorkerControl, WorkerEvent, WorkerInit } from '../protocol/messages.js';
-import { Fanout } from './links.js';
+import { Coalescer, Fanout } from './links.js';
 import { SourceActor, type ActorEvents } from './source-actor.js';
 import { TransformActor } from './transform-actor.js';
 import { OutputActor } from './output-actor.js';
@@ -17,6 +17,8 @@ const init = workerData as WorkerInit;
 const rootLog: Logger = createLogger(init.logLevel, init.pretty);
 const metrics = new Map<number, MetricInfo>(init.metrics.map((m) => [m.id, m]));
 const sourceFanout = new Fanout(init.batchWindow);
+/** What sources hand their batches to: on a pool thread, a Coalescer merges what they flush together. */
+const sourceSink = init.shared ? new Coalescer(sourceFanout) : sourceFanout;
 
 type Actor = SourceActor | TransformActor | OutputActor;
 const actors = new Map<number, Actor>();
@@ -56,7 +58,7 @@ async function createActor(spec: ElementSpec): Promise<Actor> {
     ended: (reason) => report({ type: 'ended', id: spec.id, reason }),
   };
   let actor: Actor;
-  if (module.kind === 'source') actor = new SourceActor(spec, module, ctx, sourceFanout, !init.shared, events);
+  if (module.kind === 'source') actor = new SourceActor(spec, module, ctx, sourceSink, !init.shared, events);
   else if (module.kind === 'transform') actor = new TransformActor(spec, module, ctx, init.batchWindow, events);
   else actor = new OutputActor(spec, module, ctx, init.outputBacklog, events);
   await actor.init();
@@ -123,12 +125,9 @@ const control: WorkerControl = {
   triggerNow: (id) => source(id).triggerNow(),
   restart: (id) => actor(id).restart(),
   async drain() {
-    if (actors.size > 0 && [...actors.values()].every((a) => a instanceof SourceActor)) {
+    if ([...actors.values()].every((a) => a instanceof SourceActor)) {
       await Promise.all([...actors.values()].map((a) => (a as SourceActor).stop()));
-      sourceFanout.endAll();
-      return;
-    }
-    if (actors.size === 0) {
+      if (sourceSink instanceof Coalescer) await sourceSink.flush();
       sourceFanout.endAll();
       return;
     }

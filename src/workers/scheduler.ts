@@ -60,7 +60,7 @@ export class Scheduler {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    this.#t0 = monoMs();
+    this.#t0 = this.#origin();
     this.#k = 0;
     this.#done = this.#loop();
   }
@@ -74,14 +74,14 @@ export class Scheduler {
   resume(): void {
     if (this.#state !== 'paused') return;
     this.#state = 'running';
-    this.#t0 = monoMs();
+    this.#t0 = this.#origin();
     this.#k = 0;
     this.#interrupt();
   }
 
   setPeriod(periodNs: bigint): void {
     this.#periodMs = Number(periodNs) / 1e6;
-    this.#t0 = monoMs();
+    this.#t0 = this.#origin();
     this.#k = 1;
     this.#interrupt();
   }
@@ -140,6 +140,15 @@ export class Scheduler {
       // Let credits and control messages in between ticks (a precise wait blocks the event loop).
       if (this.#precise) await yieldToEventLoop();
     }
+  }
+
+  /**
+   * Tick 0 of a (re)started schedule: now, or — on a thread shared by many sources — the last multiple of
+   * the period, so that sources with the same period tick together: one wake-up, one merged batch.
+   */
+  #origin(): number {
+    const now = monoMs();
+    return this.#precise ? now : Math.floor(now / this.#periodMs) * this.#periodMs;
   }
 
   /** Blocks until `deadline`; returns false if woken early by the supervisor. */

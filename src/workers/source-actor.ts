@@ -7,7 +7,7 @@ import { nowTimestamp } from '../protocol/clock.js';
 import { ElementCounters } from '../protocol/counters.js';
 import { SourceEnded, type ElementContext, type Source, type SourceModule } from '../protocol/element.js';
 import type { ElementSpec } from '../protocol/messages.js';
-import type { Fanout } from './links.js';
+import type { BatchSink } from './links.js';
 import { Scheduler } from './scheduler.js';
 
 /** Flushed batches a source may hold while its consumers have no credit; beyond it, ticks are skipped. */
@@ -23,7 +23,7 @@ export class SourceActor {
   readonly counters: ElementCounters;
   readonly #module: SourceModule<unknown>;
   readonly #ctx: ElementContext;
-  readonly #fanout: Fanout;
+  readonly #fanout: BatchSink;
   readonly #events: ActorEvents;
   readonly #scheduler: Scheduler;
   #source: Source | undefined;
@@ -37,7 +37,7 @@ export class SourceActor {
   /** The tick in progress (a poll may be asynchronous), for pause and set-period to wait on. */
   #ticking: Promise<void> | undefined;
 
-  constructor(spec: ElementSpec, module: SourceModule<unknown>, ctx: ElementContext, fanout: Fanout, precise: boolean, events: ActorEvents) {
+  constructor(spec: ElementSpec, module: SourceModule<unknown>, ctx: ElementContext, fanout: BatchSink, precise: boolean, events: ActorEvents) {
     this.spec = spec;
     this.counters = new ElementCounters(spec.counters);
     this.#module = module;
