@@ -24,6 +24,8 @@ export interface Slot {
   retired: boolean;
   /** A thread of the shared pool, hosting run-time sources. */
   readonly pool: boolean;
+  /** `own` (a worker for this element alone) or `pool-N`, as `status` shows it. */
+  readonly thread: string;
 }
 
 export class Topology {

@@ -131,6 +131,7 @@ export class Supervisor implements ControlTarget {
       period: r.pollNs === undefined ? undefined : formatDuration(r.pollNs),
       counters: r.counters.snapshot(),
       lastError: r.lastError,
+      thread: this.#slotOf.get(r)?.thread,
     }));
   }
 
@@ -204,7 +205,8 @@ export class Supervisor implements ControlTarget {
   }
 
   async #spawnSlot(role: SlotRole, records: ElementRecord[], pool = false): Promise<Slot> {
-    const label = pool ? `source pool thread ${this.#topology.sources.filter((s) => s.pool).length + 1}` : records[0]!.name;
+    const thread = pool ? `pool-${this.#topology.sources.filter((s) => s.pool).length + 1}` : 'own';
+    const label = pool ? `source ${thread} thread` : records[0]!.name;
     const handle = new WorkerHandle(
       label,
       {
@@ -219,7 +221,7 @@ export class Supervisor implements ControlTarget {
       (e) => this.#onEvent(e),
       (h, error) => this.#onWorkerExit(h, error),
     );
-    const slot: Slot = { role, handle, elements: records, retired: false, pool };
+    const slot: Slot = { role, handle, elements: records, retired: false, pool, thread };
     for (const r of records) this.#slotOf.set(r, slot);
     try {
       await handle.call('start-up', (c) => c.ping(), START_TIMEOUT_MS);

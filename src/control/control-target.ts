@@ -16,6 +16,8 @@ export interface ElementSummary {
   /** polls, points_in, points_out, batches_in, batches_out, missed_ticks, dropped, restarts, … */
   readonly counters: Readonly<Record<string, number>>;
   readonly lastError?: string;
+  /** The worker thread that runs it: `own`, or `pool-N` for a thread of the shared pool. */
+  readonly thread?: string;
 }
 
 export type ControlAction =

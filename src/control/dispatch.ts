@@ -164,6 +164,7 @@ function listLine(e: ElementSummary): string {
 function statusLine(e: ElementSummary): string {
   let line = `${e.name} ${e.state}`;
   if (e.period !== undefined) line += ` period=${e.period.replaceAll(' ', '')}`;
+  if (e.thread !== undefined) line += ` thread=${e.thread}`;
   for (const key in e.counters) line += ` ${key}=${e.counters[key]}`;
   if (e.lastError !== undefined) line += ` last_error=${JSON.stringify(clean(e.lastError))}`;
   return line;
