@@ -58,8 +58,10 @@ test('processes appear as pid-N sources on the pool, with plausible values, are 
     await waitFor(async () => (await control(sock, `list source/procfs/pid-${pid}`)).status.startsWith('ok'), { what: `source pid-${pid}` });
   }
   await waitFor(() => rowsOf(busy.pid!, 'cpu_percent_%').length >= 3 && rowsOf(sleeper.pid!, 'memory_usage_B').length >= 3, { what: 'process rows' });
-  const busyPercent = rowsOf(busy.pid!, 'cpu_percent_%').filter((r) => ofKind(r, 'total')).map((r) => Number(r[2]));
-  assert.ok(busyPercent.length > 0 && busyPercent.every((v) => v > 0 && v <= 100), `busy loop cpu_percent in (0, 100]: ${busyPercent}`);
+  const busyPercent = (): number[] => rowsOf(busy.pid!, 'cpu_percent_%').filter((r) => ofKind(r, 'total')).map((r) => Number(r[2]));
+  // On a loaded machine a 100 ms window may give the loop no CPU at all, but not every window.
+  await waitFor(() => busyPercent().some((v) => v > 0), { what: 'a busy-loop cpu_percent above 0', seen: () => String(busyPercent()) });
+  assert.ok(busyPercent().every((v) => v >= 0 && v <= 100), `busy loop cpu_percent in [0, 100]: ${busyPercent()}`);
   const resident = rowsOf(sleeper.pid!, 'memory_usage_B').filter((r) => ofKind(r, 'resident')).map((r) => Number(r[2]));
   assert.ok(resident.length > 0 && resident.every((v) => v > 0), 'a process has resident memory');
 
