@@ -1,11 +1,14 @@
 // Scenario `control` (main thread of the bench process): a real agent process with 50 elements (49 synthetic
 // sources and the csv output) and socket-control; 1000 `control … pause` / `resume` lines sent one after the
 // other over one connection, each timed from write to status line, idle and then while the throughput
-// pipeline runs in this process. Baseline: a `list` line, which the agent answers without asking a worker.
+// pipeline runs in this process. Baselines: a `list` line, which the agent answers without asking a worker,
+// and a bare main ⇄ worker message round trip in this process (a control line needs one, between threads
+// that were asleep).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { startPipeline } from './throughput.js';
 import { MAIN_JS, log, percentile, rmrf, round, tempDir, waitUntil, type Scenario } from './util.js';
 
@@ -73,6 +76,16 @@ interface Latencies {
   list: number[];
 }
 
+/** The slowest control lines, for the log: which action, how long, and where in the sequence. */
+function slowest(lat: Latencies, n = 5): string {
+  return lat.control
+    .map((ms, i) => ({ ms, i }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, n)
+    .map(({ ms, i }) => `#${i} ${i % 2 === 0 ? 'pause' : 'resume'} ${ms.toFixed(1)} ms`)
+    .join(', ');
+}
+
 /** `count` control lines (pause, resume, alternating over the sources), each followed by a `list` line. */
 async function exchange(conn: ControlConnection, count: number): Promise<Latencies> {
   const out: Latencies = { control: [], list: [] };
@@ -86,6 +99,29 @@ async function exchange(conn: ControlConnection, count: number): Promise<Latenci
     out.list.push(l.ms);
   }
   return out;
+}
+
+const ECHO_URL = new URL('./echo-worker.js', import.meta.url);
+
+/** `count` round trips to an echo worker, one at a time, each after a 1 ms pause (the threads fall asleep). */
+async function workerRoundTrips(count: number): Promise<number[]> {
+  const w = new Worker(ECHO_URL);
+  try {
+    await new Promise((resolve) => w.once('online', resolve));
+    const out: number[] = [];
+    for (let i = 0; i < count; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      const t0 = performance.now();
+      await new Promise((resolve) => {
+        w.once('message', resolve);
+        w.postMessage(i);
+      });
+      out.push(performance.now() - t0);
+    }
+    return out;
+  } finally {
+    await w.terminate();
+  }
 }
 
 function startAgent(dir: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
@@ -120,7 +156,9 @@ export const control: Scenario = {
       log(`control: agent ready with ${elements} elements; ${WARMUP_LINES} warm-up lines, then ${LINES} idle…`);
       await exchange(conn, WARMUP_LINES);
       const idle = await exchange(conn, LINES);
-      log(`control: idle p50 ${percentile(idle.control, 50).toFixed(3)} ms, p99 ${percentile(idle.control, 99).toFixed(3)} ms; starting the throughput pipeline…`);
+      const roundTrips = await workerRoundTrips(LINES);
+      log(`control: idle p50 ${percentile(idle.control, 50).toFixed(3)} ms, p99 ${percentile(idle.control, 99).toFixed(3)} ms; slowest: ${slowest(idle)}`);
+      log('control: starting the throughput pipeline…');
       const load = await startPipeline();
       let loaded: Latencies;
       try {
@@ -129,7 +167,7 @@ export const control: Scenario = {
       } finally {
         await load.stop();
       }
-      log(`control: loaded p50 ${percentile(loaded.control, 50).toFixed(3)} ms, p99 ${percentile(loaded.control, 99).toFixed(3)} ms`);
+      log(`control: loaded p50 ${percentile(loaded.control, 50).toFixed(3)} ms, p99 ${percentile(loaded.control, 99).toFixed(3)} ms; slowest: ${slowest(loaded)}`);
       await conn.send('shutdown');
       conn.close();
       const p = (xs: number[], q: number): number => round(percentile(xs, q), 3);
@@ -143,6 +181,7 @@ export const control: Scenario = {
         elements,
         lines: LINES,
         baseline_list: { p50_ms: p(idle.list, 50), p99_ms: p(idle.list, 99), p50_loaded_ms: p(loaded.list, 50), p99_loaded_ms: p(loaded.list, 99) },
+        baseline_worker_round_trip: { p50_ms: p(roundTrips, 50), p99_ms: p(roundTrips, 99) },
       };
       return {
         json,
@@ -151,6 +190,7 @@ export const control: Scenario = {
           { figure: 'p99 line → reply, idle', value: json.p99_ms, unit: 'ms', target: { op: '<=', value: 2 }, baseline: { name: 'list p99', value: json.baseline_list.p99_ms } },
           { figure: 'p99 line → reply, under throughput load', value: json.p99_loaded_ms, unit: 'ms', target: { op: '<=', value: 10 }, baseline: { name: 'list p99 loaded', value: json.baseline_list.p99_loaded_ms } },
           { figure: 'baseline: list line p99, idle', value: json.baseline_list.p99_ms, unit: 'ms' },
+          { figure: 'baseline: bare worker round trip p99', value: json.baseline_worker_round_trip.p99_ms, unit: `ms (p50 ${json.baseline_worker_round_trip.p50_ms} ms)` },
         ],
       };
     } finally {
