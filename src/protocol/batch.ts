@@ -339,7 +339,8 @@ export class Batch {
   /** A batch with room for `extra` more points, holding this batch's points (this batch if it has room). */
   withRoom(extra: number): Batch {
     if (this.length + extra <= this.capacity) return this;
-    const out = new Batch(this.length + extra, undefined, 0, this.strings, this.attrSets);
+    // Grows geometrically: a batch that many small ones are appended to is copied O(log n) times, not n.
+    const out = new Batch(Math.max(this.length + extra, this.capacity * 2), undefined, 0, this.strings, this.attrSets);
     out.copyRangeFrom(this, 0, this.length);
     return out;
   }
