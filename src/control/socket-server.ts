@@ -41,6 +41,8 @@ const QUEUE_HIGH = 256;
 const QUEUE_HIGH_BYTES = 256 * 1024;
 /** How long close() lets connections flush their last replies before destroying them. */
 const CLOSE_GRACE_MS = 1000;
+/** After "line too long", how long the rest of what the client sends is read and dropped (see #tooLong). */
+const OVERFLOW_GRACE_MS = 2000;
 
 const NO_LOG: ControlLog = { info() {}, warn() {}, error() {}, debug() {} };
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -223,7 +225,9 @@ class Connection {
     this.#partial = [];
     this.#partialBytes = 0;
     this.#queue.push(null);
-    this.#socket.pause();
+    // Keep reading (and dropping): a socket destroyed with unread input resets the connection, and a client
+    // still writing its long line would then get EPIPE and lose the reply before reading it.
+    this.#socket.resume();
     void this.#pump();
   }
 
@@ -242,7 +246,11 @@ class Connection {
         if (line === null) {
           // Everything after an oversized line is unreliable (where does the next line start?): say so, then close.
           this.#done = true;
-          this.#socket.end(`error: line too long (limit ${MAX_LINE_BYTES} bytes); closing the connection\n`, () => this.#socket.destroy());
+          this.#socket.end(`error: line too long (limit ${MAX_LINE_BYTES} bytes); closing the connection\n`);
+          // The connection closes once the client ends its side too; one that keeps writing is cut off.
+          const timer = setTimeout(() => this.#socket.destroy(), OVERFLOW_GRACE_MS);
+          timer.unref();
+          this.#socket.once('close', () => clearTimeout(timer));
           return;
         }
         const reply = await this.#answer(line);
