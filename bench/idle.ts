@@ -59,7 +59,7 @@ export const idle: Scenario = {
         cpu_percent: round((cpu.agent / wall) * 100, 2),
         rss_mb: round(rss.agent, 1),
         threads,
-        seconds: round(wall / 1000, 1),
+        window_s: round(wall / 1000, 1),
         baseline_node: { cpu_percent: round((cpu.bare / wall) * 100, 2), rss_mb: round(rss.bare, 1) },
       };
       log(`idle: ${JSON.stringify(json)}`);
