@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sendControlLine } from '../src/control/client.js';
 import { csvRows, REPO_ROOT, rmrf, startAgent, tempDir, waitFor } from './helpers/agent-process.js';
@@ -297,7 +297,6 @@ test('the real agent: a procfs source whose file vanishes shows failed with its 
   const dir = tempDir();
   t.after(() => rmrf(dir));
   const root = fakeProc(dir);
-  mkdirSync(join(dir, 'run'));
   writeFileSync(
     join(dir, 'c.toml'),
     [
