@@ -24,8 +24,6 @@ export default defineOutput<CountingOutputConfig>((config) => {
       for (let i = 0; i < n; i++) sum += value[i]!;
       counter[SUM] += sum;
       counter[POINTS] += n;
-      // Done with: its buffer goes back upstream to carry a later batch (what any output may do).
-      batch.release();
     },
   };
 });

@@ -191,6 +191,9 @@ export class OutputActor {
     this.counters.add('points_out', batch.length);
     this.counters.add('batches_out', 1);
     written();
+    // Written means done with: its buffer goes back to this thread's pool, and from there upstream with a
+    // credit, so the source's next big batch needs no fresh allocation.
+    batch.release();
     return true;
   }
 
