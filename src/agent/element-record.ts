@@ -1,6 +1,7 @@
 // The supervisor's record of one element (main thread): identity, state, counters and restart history.
 
 import { ElementCounters } from '../protocol/counters.js';
+import { formatDuration } from '../protocol/duration.js';
 import type { ElementKind } from '../protocol/element.js';
 import type { ElementSpec, RunState } from '../protocol/messages.js';
 import type { ElementState } from '../control/control-target.js';
@@ -30,12 +31,20 @@ export class ElementRecord {
   lastError: string | undefined;
   restarts = 0;
   restartTimer: NodeJS.Timeout | undefined;
+  #periodText: { ns: bigint; text: string } | undefined;
 
   constructor(id: number, decl: ElementDecl) {
     this.id = id;
     this.decl = decl;
     this.name = `${decl.kind}/${decl.plugin}/${decl.element}`;
     this.pollNs = decl.pollNs;
+  }
+
+  /** The poll interval as `list` shows it (humantime), formatted once per change. */
+  get periodText(): string | undefined {
+    if (this.pollNs === undefined) return undefined;
+    if (this.#periodText?.ns !== this.pollNs) this.#periodText = { ns: this.pollNs, text: formatDuration(this.pollNs) };
+    return this.#periodText.text;
   }
 
   get kind(): ElementKind {

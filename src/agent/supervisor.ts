@@ -9,7 +9,7 @@ import type { Logger } from '../protocol/logging.js';
 import type { MetricInfo } from '../protocol/metrics.js';
 import type { WorkerEvent } from '../protocol/messages.js';
 import type { ConsumerEvent, RuntimeSourceSpec } from '../protocol/element.js';
-import { formatDuration, parseDuration } from '../protocol/duration.js';
+import { parseDuration } from '../protocol/duration.js';
 import type { ControlAction, ControlTarget, ElementSummary } from '../control/control-target.js';
 import { ElementRecord, type ElementDecl } from './element-record.js';
 import { Topology, type Slot, type SlotRole } from './pipeline.js';
@@ -67,6 +67,7 @@ export class Supervisor implements ControlTarget {
   readonly #log: Logger;
   readonly #topology = new Topology();
   readonly #records = new Map<number, ElementRecord>();
+  #order: ElementRecord[] | undefined;
   #nextElementId = 0;
   /** Points produced by run-time sources that have since been removed, for the shutdown balance. */
   #removedProduced = 0;
@@ -121,18 +122,30 @@ export class Supervisor implements ControlTarget {
   }
 
   elements(): ElementSummary[] {
-    const order = { source: 0, transform: 1, output: 2 };
-    return [...this.#records.values()].sort((a, b) => order[a.kind] - order[b.kind] || a.id - b.id).map((r) => ({
+    return this.#ordered().map((r) => ({
       name: r.name,
       kind: r.kind,
       plugin: r.decl.plugin,
       element: r.decl.element,
       state: r.state,
-      period: r.pollNs === undefined ? undefined : formatDuration(r.pollNs),
-      counters: r.counters.snapshot(),
+      period: r.periodText,
+      // Read only by `status`: every control line lists the elements to match its pattern, and a snapshot of
+      // every element's counters each time was most of the supervisor's garbage.
+      get counters() {
+        return r.counters.snapshot();
+      },
       lastError: r.lastError,
       thread: this.#slotOf.get(r)?.thread,
     }));
+  }
+
+  /** The records as `list` shows them (sources, transforms, outputs, each in creation order), sorted once per change. */
+  #ordered(): ElementRecord[] {
+    if (this.#order === undefined) {
+      const rank = { source: 0, transform: 1, output: 2 };
+      this.#order = [...this.#records.values()].sort((a, b) => rank[a.kind] - rank[b.kind] || a.id - b.id);
+    }
+    return this.#order;
   }
 
   async apply(names: readonly string[], action: ControlAction): Promise<Array<{ name: string; error: string }>> {
@@ -200,6 +213,7 @@ export class Supervisor implements ControlTarget {
     const r = new ElementRecord(this.#nextElementId++, decl);
     if (this.#byName.has(r.name)) throw new Error(`duplicate element name: ${r.name}`);
     this.#records.set(r.id, r);
+    this.#order = undefined;
     this.#byName.set(r.name, r);
     return r;
   }
@@ -546,6 +560,7 @@ export class Supervisor implements ControlTarget {
     clearTimeout(r.restartTimer);
     this.#removedProduced += r.counters.get('points_out');
     this.#records.delete(r.id);
+    this.#order = undefined;
     this.#byName.delete(r.name);
     const slot = this.#slotOf.get(r);
     this.#slotOf.delete(r);
