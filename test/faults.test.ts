@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sendControlLine } from '../src/control/client.js';
 import { csvRows, REPO_ROOT, rmrf, startAgent, tempDir, waitFor } from './helpers/agent-process.js';
@@ -181,12 +181,14 @@ test('an output that blocks for seconds slows the pipeline down; nothing is lost
     [
       syntheticSource('s', p.f64, 100, 1000),
       fileOutput('fast', { path: join(dir, 'fast.txt') }),
-      fileOutput('slow', { path: slow, block: { write: 20, ms: 2_000 } }),
+      fileOutput('slow', { path: slow, block: { write: 20, ms: 2_000, marker: join(dir, 'blocked') } }),
     ],
     p.registry.all(),
   );
+  await waitFor(() => existsSync(join(dir, 'blocked')), { what: 'the write to block' });
   // While the write is blocked, the source runs out of credit and counts the ticks it skips.
-  await waitFor(() => counters(p.supervisor, 'source/synthetic/s')['missed_ticks']! > 20, { what: 'the source to skip ticks while the output blocks' });
+  const missed = counters(p.supervisor, 'source/synthetic/s')['missed_ticks']!;
+  await waitFor(() => counters(p.supervisor, 'source/synthetic/s')['missed_ticks']! > missed + 20, { what: 'the source to skip ticks while the output blocks' });
   assert.equal(element(p.supervisor, 'output/fixture/slow').state, 'running');
   const during = counters(p.supervisor, 'output/fixture/slow')['points_out']!;
   await waitFor(() => counters(p.supervisor, 'output/fixture/slow')['points_out']! > during + 5_000, { what: 'the output to write again after the block' });
@@ -205,11 +207,19 @@ test('an output still blocked when shutdown_timeout passes: the shutdown complet
     [
       syntheticSource('s', p.f64, 100, 1000),
       fileOutput('fast', { path: join(dir, 'fast.txt') }),
-      fileOutput('stuck', { path: join(dir, 'stuck.txt'), block: { write: 10, ms: 600_000 } }),
+      fileOutput('stuck', { path: join(dir, 'stuck.txt'), block: { write: 10, ms: 600_000, marker: join(dir, 'blocked') } }),
     ],
     p.registry.all(),
   );
-  await waitFor(() => counters(p.supervisor, 'source/synthetic/s')['missed_ticks']! > 10, { what: 'the pipeline to back up behind the stuck output' });
+  // Write 10 blocks; with a window of 4 batches, the source's credits on that link are spent once batch 13
+  // has arrived, and it sends nothing more: the other output then has written all there is.
+  await waitFor(() => existsSync(join(dir, 'blocked')), { what: 'the write to block' });
+  const sent = (): number => counters(p.supervisor, 'source/synthetic/s')['points_out']!;
+  const stuckIn = (): number => counters(p.supervisor, 'output/fixture/stuck')['batches_in']!;
+  await waitFor(() => stuckIn() === 13 && counters(p.supervisor, 'output/fixture/fast')['points_out'] === sent(), {
+    what: 'the pipeline to back up behind the stuck output',
+    seen: () => `${JSON.stringify(counters(p.supervisor, 'source/synthetic/s'))} ${JSON.stringify(counters(p.supervisor, 'output/fixture/fast'))}`,
+  });
   await p.supervisor.stopAll();
   const b = p.supervisor.pointBalance();
   const stuck = outputBalance(p.supervisor, 'output/fixture/stuck');

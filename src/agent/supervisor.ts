@@ -192,7 +192,10 @@ export class Supervisor implements ControlTarget {
     });
     await this.#collectLinkLosses();
     for (const r of this.#records.values()) if (r.state !== 'failed') r.state = 'stopped';
-    await Promise.all(this.#topology.all().map((s) => s.handle.terminate()));
+    // Producers first: a source whose drain timed out would otherwise send its last batches, the moment a
+    // stuck consumer's worker ends, to consumers that are being ended too (counted sent, never written).
+    const t = this.#topology;
+    for (const stage of [t.sources, ...t.transforms.map((s) => [s]), t.outputs]) await Promise.all(stage.map((s) => s.handle.terminate()));
     this.#logBalance();
     this.#opts.onShutdown?.();
   }
