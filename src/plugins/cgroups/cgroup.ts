@@ -2,15 +2,14 @@
 // Created at run time by the cgroup watcher; runs on a shared pool thread next to many others, so a poll
 // only reads small files.
 
-import { availableParallelism } from 'node:os';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import type { Attributes, ResourceRef, Timestamp } from '../../protocol/batch.js';
 import type { BatchBuilder } from '../../protocol/batch-builder.js';
-import { SourceEnded, defineSource, type Log } from '../../protocol/element.js';
+import { SourceEnded, defineSource } from '../../protocol/element.js';
 import type { MetricHandle } from '../../protocol/metrics.js';
-import { CgroupParseError, counterDelta, countCpuList, cpuPercent, parseFlatKeyed, parseLimit, parsePressure, parseSingleValue } from './parse.js';
+import { cpuPercent, onlineCpus, readSmallFile } from '../../protocol/kernel-files.js';
+import { CgroupParseError, counterDelta, parseFlatKeyed, parseLimit, parsePressure, parseSingleValue } from './parse.js';
 
 export interface CgroupMetrics {
   cpuTime: MetricHandle;
@@ -60,50 +59,8 @@ const MEMORY_STAT: ReadonlyArray<readonly [string, keyof CgroupMetrics]> = [
 const ABSENT_AT_ROOT = new Set(['memory.current', 'memory.max', 'memory.swap.current', 'memory.swap.max']);
 
 // Per pool thread: a missing file (a controller not enabled for a subtree) is warned about once, not once
-// per cgroup; the same for the online-CPU count.
+// per cgroup.
 const warnedFiles = new Set<string>();
-let buffer = Buffer.allocUnsafe(8 * 1024);
-let online: { path: string; cpus: number; readAtMs: number } | undefined;
-let onlineWarned = false;
-
-/** Reads a small file whole; opened and closed at once, so no descriptor pins a removed cgroup. */
-function readSmall(path: string): string {
-  const fd = openSync(path, 'r');
-  try {
-    let total = 0;
-    for (;;) {
-      if (total === buffer.length) {
-        const bigger = Buffer.allocUnsafe(buffer.length * 2);
-        buffer.copy(bigger, 0, 0, total);
-        buffer = bigger;
-      }
-      const n = readSync(fd, buffer, total, buffer.length - total, null);
-      if (n === 0) break;
-      total += n;
-    }
-    return buffer.toString('latin1', 0, total);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function onlineCpus(path: string, log: Log): number {
-  const now = performance.now();
-  if (online !== undefined && online.path === path && now - online.readAtMs < 1000) return online.cpus;
-  let cpus: number;
-  try {
-    cpus = countCpuList(readSmall(path));
-    if (cpus < 1) throw new Error('the list is empty');
-  } catch (e) {
-    cpus = availableParallelism();
-    if (!onlineWarned) {
-      onlineWarned = true;
-      log.warn({ path }, `cannot count the online CPUs from ${path} (${(e as Error).message}); using ${cpus}, the CPUs this agent may run on`);
-    }
-  }
-  online = { path, cpus, readAtMs: now };
-  return cpus;
-}
 
 interface Counters {
   tsNs: bigint;
@@ -128,7 +85,7 @@ export default defineSource<CgroupSourceConfig>((config, ctx) => {
   const read = (file: string): string | undefined => {
     const path = join(config.dir, file);
     try {
-      return readSmall(path);
+      return readSmallFile(path);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENODEV' || code === 'ENOTDIR') {
@@ -173,7 +130,7 @@ export default defineSource<CgroupSourceConfig>((config, ctx) => {
     now.system = stat.get('system_usec');
     if (prev === undefined) return; // the first reading is the baseline
     const elapsedNs = now.tsNs - prev.tsNs;
-    const cpus = elapsedNs > 0n ? onlineCpus(config.cpuOnlinePath, ctx.log) : 0;
+    const cpus = elapsedNs > 0n ? onlineCpus(config.cpuOnlinePath, (msg) => ctx.log.warn({ path: config.cpuOnlinePath }, msg)) : 0;
     const emit = (before: bigint | undefined, after: bigint | undefined, attributes: Attributes) => {
       if (before === undefined || after === undefined) return;
       const ns = counterDelta(before, after) * 1000n; // the kernel counts µs

@@ -68,21 +68,7 @@ export function parsePressure(text: string): PressureTotals {
   return { some, full };
 }
 
-/** Number of CPUs in a kernel cpulist such as `0-3,8` (5). */
-export function countCpuList(text: string): number {
-  const list = text.trim();
-  if (list === '') return 0;
-  let n = 0;
-  for (const part of list.split(',')) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (m === null) throw new CgroupParseError(`cpulist ${JSON.stringify(list)}: expected ranges such as "0-3,8", got ${JSON.stringify(part)}`);
-    const lo = Number(m[1]);
-    const hi = m[2] === undefined ? lo : Number(m[2]);
-    if (hi < lo) throw new CgroupParseError(`cpulist ${JSON.stringify(list)}: range ${part} ends before it starts`);
-    n += hi - lo + 1;
-  }
-  return n;
-}
+export { countCpuList, cpuPercent } from '../../protocol/kernel-files.js';
 
 /**
  * Change of a cumulative cgroup counter. These µs counters cannot wrap in practice (2^64 µs is 584 000
@@ -93,8 +79,3 @@ export function counterDelta(prev: bigint, now: bigint): bigint {
   return now >= prev ? now - prev : now;
 }
 
-/** cpu_percent of a delta: a share of all online CPUs, clamped to 0–100 (alumet#387, #403). */
-export function cpuPercent(deltaNs: bigint, elapsedNs: bigint, cpus: number): number {
-  const p = (Number(deltaNs) / Number(elapsedNs) / cpus) * 100;
-  return p > 100 ? 100 : p > 0 ? p : 0;
-}

@@ -143,18 +143,4 @@ export function parseSmapsRollup(text: string): SmapsRollup {
 // ---------------------------------------------------------------------------------------------------------
 // cpulist (/sys/devices/system/cpu/online)
 
-/** Number of CPUs in a kernel cpulist such as `0-3,8,10-11` (7). An empty list has none. */
-export function countCpuList(text: string): number {
-  const list = text.trim();
-  if (list === '') return 0;
-  let n = 0;
-  for (const part of list.split(',')) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (m === null) throw new ProcParseError(`cpulist ${JSON.stringify(list)}: expected ranges such as "0-3,8", got ${JSON.stringify(part)}`);
-    const lo = Number(m[1]);
-    const hi = m[2] === undefined ? lo : Number(m[2]);
-    if (hi < lo) throw new ProcParseError(`cpulist ${JSON.stringify(list)}: range ${part} ends before it starts`);
-    n += hi - lo + 1;
-  }
-  return n;
-}
+export { countCpuList } from '../../protocol/kernel-files.js';

@@ -8,6 +8,7 @@ import type { MetricHandle } from '../../protocol/metrics.js';
 import { ProcParseError } from './parse.js';
 import { isDenied, isGone, onlineCpus, readSmallFile } from './process-files.js';
 import { isKernelThread, parseProcessStat, parseSmapsRollup, parseStatm, type ProcessStat, type SmapsRollup } from './process-parse.js';
+import { cpuPercent } from '../../protocol/kernel-files.js';
 
 export type MemoryMode = 'quick' | 'slow_but_accurate';
 
@@ -63,11 +64,6 @@ function denied(log: Log, pid: number, path: string): SourceEnded {
   return new SourceEnded(msg);
 }
 
-/** cpu_percent of a delta: a share of all online CPUs, clamped, because tick-granular times jitter (alumet#387, #403). */
-export function cpuPercent(deltaNs: bigint, elapsedNs: bigint, cpus: number): number {
-  const p = (Number(deltaNs) / Number(elapsedNs) / cpus) * 100;
-  return p > 100 ? 100 : p > 0 ? p : 0;
-}
 
 export default defineSource<ProcessSourceConfig>((config, ctx) => {
   const pid = config.pid;
