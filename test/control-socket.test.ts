@@ -11,7 +11,7 @@ import { test, type TestContext } from 'node:test';
 import { ControlUnavailable, sendControlLine } from '../src/control/client.js';
 import { ControlDispatcher } from '../src/control/dispatch.js';
 import { SocketServer, SocketServerError, type ControlLog, type LineHandler } from '../src/control/socket-server.js';
-import { FakeControlTarget, defaultElements, fakeElement } from './helpers/fake-control-target.js';
+import { FakeControlTarget, fakeElement } from './helpers/fake-control-target.js';
 
 // ---- helpers ----
 

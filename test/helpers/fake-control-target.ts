@@ -31,7 +31,7 @@ export function fakeElement(
 }
 
 /** procfs kernel/memory (managed), a relay-server source (autonomous), a filter, csv, and a stopped relay-client output. */
-export function defaultElements(): FakeElement[] {
+function defaultElements(): FakeElement[] {
   return [
     fakeElement('source/procfs/kernel', { period: '1s', counters: { polls: 10, points_out: 40 } }),
     fakeElement('source/procfs/memory', { period: '1m 30s', counters: { polls: 2, points_out: 4 } }),

@@ -59,7 +59,7 @@ test('each kernel_cpu_time point gains an energy point in joules with the same t
     { ...energyOf(before[2]!), value: 25 },
     { ...energyOf(before[3]!), value: 4 },
   ]);
-  assert.ok(got.slice(4).every((p, k) => out.type[4 + k] === F64));
+  assert.ok(got.slice(4).every((_, k) => out.type[4 + k] === F64));
 });
 
 test('a batch with room gets the energy points appended in place', async () => {
