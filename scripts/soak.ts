@@ -94,7 +94,8 @@ async function main(): Promise<number> {
 
   const logPath = join(dir, 'agent.log');
   const logFile = createWriteStream(logPath);
-  const child = spawn(process.execPath, [MAIN_JS, '--config', join(dir, 'soak.toml')], {
+  // The same V8 flag as `npm start` and the alumet-agent binary (see bin/alumet-agent.js).
+  const child = spawn(process.execPath, ['--max-semi-space-size=4', MAIN_JS, '--config', join(dir, 'soak.toml')], {
     cwd: dir,
     env: { ...process.env, NO_PRETTY: '1', ALUMET_MEMORY_LOG_MS: String(RSS_EVERY_MS) },
     stdio: ['ignore', 'pipe', 'pipe'],
