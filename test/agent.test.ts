@@ -3,25 +3,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { csvRows, rmrf, runAgentToEnd, startAgent, tempDir, waitFor } from './helpers/agent-process.js';
+import { assertCompleteCsv, balance, csvRows, rmrf, runAgentToEnd, startAgent, tempDir, waitFor } from './helpers/agent-process.js';
 import { sendControlLine } from '../src/control/client.js';
-
-/** Every line of the file ends with a newline and has as many cells as the header says (no half rows). */
-function assertCompleteCsv(path: string): void {
-  const text = readFileSync(path, 'utf8');
-  assert.ok(text.endsWith('\n'), 'the file ends with a complete line');
-  const [header, ...rows] = text.slice(0, -1).split('\n');
-  const cells = header!.split(';').length;
-  for (const row of rows) assert.equal(row.split(';').length, cells, `row has ${cells} cells: ${row}`);
-}
-
-function balance(output: string): { produced: number; written: number } {
-  const m = /point balance: produced=(\d+); output\/csv\/csv: written=(\d+)/.exec(output);
-  assert.ok(m, `the agent logs its point balance; output: ${output.slice(-1500)}`);
-  return { produced: Number(m[1]), written: Number(m[2]) };
-}
 
 test('with the default config the agent writes kernel, memory and network rows, and SIGTERM exits 0 with complete lines', async (t) => {
   const dir = tempDir();

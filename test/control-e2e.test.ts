@@ -17,7 +17,7 @@ import { Supervisor } from '../src/agent/supervisor.js';
 import { U64 } from '../src/protocol/batch.js';
 import { createLogger } from '../src/protocol/logging.js';
 import type { MetricHandle } from '../src/protocol/metrics.js';
-import { csvRows, rmrf, runAgentToEnd, startAgent, tempDir, waitFor, type AgentProcess } from './helpers/agent-process.js';
+import { assertCompleteCsv, balance, csvRows, rmrf, runAgentToEnd, startAgent, tempDir, waitFor, type AgentProcess } from './helpers/agent-process.js';
 
 const SOCKET = 'alumet-control.sock';
 const MEMORY = 'source/procfs/memory';
@@ -142,21 +142,6 @@ async function assertSourceIdle(a: Running, name: string, after: Status, metric:
   assert.equal(now.c['polls'], after.c['polls'], `${name} polled after the ok`);
   assert.equal(now.c['points_out'], after.c['points_out'], `${name} sent points after the ok`);
   assert.equal(a.rows(metric), after.c['points_out'], `${metric} rows equal the source's points_out`);
-}
-
-/** Every line of the file ends with a newline and has as many cells as the header (no half-written row). */
-function assertCompleteCsv(path: string): void {
-  const text = readFileSync(path, 'utf8');
-  assert.ok(text.endsWith('\n'), 'the file ends with a complete line');
-  const [header, ...rows] = text.slice(0, -1).split('\n');
-  const cells = header!.split(';').length;
-  for (const row of rows) assert.equal(row.split(';').length, cells, `row has ${cells} cells: ${row}`);
-}
-
-function balance(output: string): { produced: number; written: number } {
-  const m = /point balance: produced=(\d+); output\/csv\/csv: written=(\d+)/.exec(output);
-  assert.ok(m, `the agent logs its point balance; output: ${output.slice(-1500)}`);
-  return { produced: Number(m[1]), written: Number(m[2]) };
 }
 
 /** Runs a shell command line in `cwd`, as a user would type it; resolves with its stdout and exit code. */

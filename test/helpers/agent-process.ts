@@ -1,6 +1,7 @@
 // Test helpers: temp dirs, waiting on conditions, and running the real agent binary as a child process.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,22 @@ export function csvRows(path: string): string[][] {
   if (!existsSync(path)) return [];
   const lines = readFileSync(path, 'utf8').split('\n');
   return lines.slice(1).filter((l) => l.length > 0).map((l) => l.split(';'));
+}
+
+/** Every line of the file ends with a newline and has as many cells as the header says (no half rows). */
+export function assertCompleteCsv(path: string): void {
+  const text = readFileSync(path, 'utf8');
+  assert.ok(text.endsWith('\n'), 'the file ends with a complete line');
+  const [header, ...rows] = text.slice(0, -1).split('\n');
+  const cells = header!.split(';').length;
+  for (const row of rows) assert.equal(row.split(';').length, cells, `row has ${cells} cells: ${row}`);
+}
+
+/** The csv output's line of the point balance the agent logs at shutdown. */
+export function balance(output: string): { produced: number; written: number } {
+  const m = /point balance: produced=(\d+); output\/csv\/csv: written=(\d+)/.exec(output);
+  assert.ok(m, `the agent logs its point balance; output: ${output.slice(-1500)}`);
+  return { produced: Number(m[1]), written: Number(m[2]) };
 }
 
 export interface AgentProcess {
