@@ -22,12 +22,11 @@ interface StatusLine {
 }
 
 async function status(sock: string): Promise<StatusLine[]> {
-  const reply = await sendControlLine(sock, 'status', 30_000);
-  return reply.lines.slice(0, -1).map((line) => ({
-    name: line.split(' ')[0]!,
-    thread: / thread=(\S+)/.exec(line)?.[1] ?? '?',
-    polls: Number(/ polls=(\d+)/.exec(line)?.[1] ?? 0),
-  }));
+  const reply = await sendControlLine(sock, 'status --json', 30_000);
+  return reply.lines.slice(0, -1).map((line) => {
+    const e = JSON.parse(line) as { name: string; thread: string | null; counters: Record<string, number> };
+    return { name: e.name, thread: e.thread ?? '?', polls: e.counters['polls'] ?? 0 };
+  });
 }
 
 /** Worker threads the agent uses: one per element that has its own, plus each pool thread. */

@@ -7,6 +7,7 @@ import { writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertCompleteCsv, balance, csvRows, rmrf, runAgentToEnd, startAgent, tempDir, waitFor } from './helpers/agent-process.js';
 import { sendControlLine } from '../src/control/client.js';
+import { statusEntries, type StatusEntry } from './helpers/status.js';
 
 test('with the default config the agent writes kernel, memory and network rows, and SIGTERM exits 0 with complete lines', async (t) => {
   const dir = tempDir();
@@ -92,12 +93,12 @@ test('a crashing source is restarted with backoff while the other sources never 
   const agent = startAgent(['--config', 'c.toml'], { cwd: dir });
   t.after(() => agent.kill('SIGKILL'));
   await agent.waitForLog('agent is ready');
-  const status = async (): Promise<string> => (await sendControlLine(join(dir, 'ctl.sock'), 'status source', 10_000)).lines.join('\n');
-  await waitFor(async () => /source\/synthetic\/synthetic-0 \S+ .*restarts=[1-9]/.test(await status()), { what: 'a restart of the synthetic source', seen: () => agent.output().slice(-1000) });
+  const synthetic = async (): Promise<StatusEntry> => (await statusEntries(join(dir, 'ctl.sock'), 'source/synthetic/synthetic-0'))[0]!;
+  await waitFor(async () => (await synthetic()).counters['restarts']! >= 1, { what: 'a restart of the synthetic source', seen: () => agent.output().slice(-1000) });
   const memoryRows = (): number => csvRows(join(dir, 'out.csv')).filter((r) => r[0] === 'mem_total_B').length;
   const before = memoryRows();
   await waitFor(() => memoryRows() > before + 5, { what: 'memory rows to keep coming during the restarts' });
-  assert.match(await status(), /last_error="synthetic failure after 5 polls"/);
+  assert.equal((await synthetic()).last_error, 'synthetic failure after 5 polls');
   agent.kill('SIGTERM');
   assert.equal(await agent.exited, 0);
 });

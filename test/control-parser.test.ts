@@ -105,6 +105,35 @@ test('matching is by kind, plugin and element, case-sensitive', () => {
   }
 });
 
+test('the plugin part accepts the Rust crate name: plugin-NAME also matches plugin NAME', () => {
+  const memory: NamedElement = { kind: 'source', plugin: 'procfs', element: 'memory' };
+  const attribution: NamedElement = { kind: 'transform', plugin: 'energy-attribution', element: 'attribution' };
+  const crateNamed: NamedElement = { kind: 'source', plugin: 'plugin-x', element: 'x' };
+  const cases: Array<[string, NamedElement, boolean]> = [
+    // The examples of the Rust agent's socket-control documentation.
+    ['source/plugin-procfs/memory', memory, true],
+    ['transform/plugin-energy-attribution/*', attribution, true],
+    ['*/plugin-procfs/*', memory, true],
+    ['source/plugin-proc*/mem*', memory, true],
+    ['source/plugin-*/*', memory, true],
+    ['source/plugin-procfs/kernel', memory, false],
+    ['output/plugin-procfs/memory', memory, false],
+    ['source/plugin-procf/memory', memory, false],
+    // Only a part that starts with "plugin-" gets the alias; other patterns mean what they say.
+    ['source/plug*/*', memory, false],
+    ['source/plugin*/*', memory, false],
+    ['source/*-procfs/*', memory, false],
+    ['source/Plugin-procfs/memory', memory, false],
+    // A plugin whose own name starts with "plugin-" still matches by that name.
+    ['source/plugin-x/x', crateNamed, true],
+    ['source/plugin-plugin-x/x', crateNamed, true],
+    ['source/x/x', crateNamed, false],
+  ];
+  for (const [text, element, expected] of cases) {
+    assert.equal(matches(parsePattern(text), element), expected, `${text} vs ${element.kind}/${element.plugin}/${element.element}`);
+  }
+});
+
 test('patterns print canonically', () => {
   const cases: Array<[string, string]> = [
     ['sources/procfs/memory', 'source/procfs/memory'],
@@ -150,14 +179,15 @@ test('aliases, whitespace and fan-out of the kind star', () => {
   for (const [line, expected] of cases) assert.deepEqual(requests(line), expected, line);
 });
 
-test('the other commands parse; extra words after shutdown are kept but ignored, as in Alumet', () => {
+test('the other commands parse', () => {
   const cases: Array<[string, Command | undefined]> = [
-    ['shutdown', { type: 'shutdown', ignored: [] }],
-    ['stop', { type: 'shutdown', ignored: [] }],
-    ['stop now please', { type: 'shutdown', ignored: ['now', 'please'] }],
+    ['shutdown', { type: 'shutdown' }],
+    ['stop', { type: 'shutdown' }],
+    [' \tstop  ', { type: 'shutdown' }],
     ['help', { type: 'help' }],
     ['list', { type: 'list', pattern: undefined }],
-    ['status', { type: 'status', pattern: undefined }],
+    ['status', { type: 'status', pattern: undefined, json: false }],
+    ['status --json', { type: 'status', pattern: undefined, json: true }],
     ['', undefined],
     ['   \t ', undefined],
   ];
@@ -166,7 +196,28 @@ test('the other commands parse; extra words after shutdown are kept but ignored,
   assert.ok(list?.type === 'list' && list.pattern !== undefined);
   assert.equal(formatPattern(list.pattern), 'source/procfs/*');
   const status = parseCommand('status out');
-  assert.ok(status?.type === 'status' && status.pattern?.kind === 'output');
+  assert.ok(status?.type === 'status' && status.pattern?.kind === 'output' && !status.json);
+  for (const line of ['status out --json', 'status --json out']) {
+    const json = parseCommand(line);
+    assert.ok(json?.type === 'status' && json.pattern?.kind === 'output' && json.json, line);
+  }
+});
+
+test('stop and shutdown take no argument: "stop PATTERN" (control forgotten) is an error that shows the command meant', () => {
+  const cases: Array<[string, string]> = [
+    ['stop source/procfs/memory', '"stop" takes no argument; did you mean "control source/procfs/memory stop"?'],
+    ['shutdown source/procfs/memory', '"shutdown" takes no argument; did you mean "control source/procfs/memory stop"?'],
+    ['stop output/csv/*', '"stop" takes no argument; did you mean "control output/csv/* stop"?'],
+    ['stop source', '"stop" takes no argument; did you mean "control source stop"?'],
+    ['  stop \t *  ', '"stop" takes no argument; did you mean "control * stop"?'],
+    // Not a pattern, or more than one word: no guess, but what each form does.
+    ['stop now', '"stop" takes no argument, got: now; "stop" alone shuts the agent down, "control PATTERN stop" stops elements'],
+    ['shutdown now please', '"shutdown" takes no argument, got: now please; "shutdown" alone shuts the agent down, "control PATTERN stop" stops elements'],
+    ['stop source/procfs', '"stop" takes no argument, got: source/procfs; "stop" alone shuts the agent down, "control PATTERN stop" stops elements'],
+    ['stop source/procfs/memory pause', '"stop" takes no argument, got: source/procfs/memory pause; "stop" alone shuts the agent down, "control PATTERN stop" stops elements'],
+    ['stop stop', '"stop" takes no argument, got: stop; "stop" alone shuts the agent down, "control PATTERN stop" stops elements'],
+  ];
+  for (const [line, message] of cases) assert.equal(parseError(line), message, line);
 });
 
 test('every malformed command gets a message that says what would be valid', () => {
@@ -192,6 +243,9 @@ test('every malformed command gets a message that says what would be valid', () 
     ['control source set-period 10 ms', /^set-period takes one duration written as one word \(e\.g\. 1m30s\), got 2 words: 10 ms$/],
     ['list a b', /^list takes at most one pattern, got 2 words: a b$/],
     ['status source extra', /^status takes at most one pattern, got 2 words: source extra$/],
+    ['status source extra --json', /^status takes at most one pattern, got 2 words: source extra$/],
+    ['status --jsn', /^unknown option "--jsn" for status \(valid: --json\)$/],
+    ['list --json', /^unknown option "--json" for list \(it takes none\); status --json gives every element as JSON$/],
     ['help me', /^help takes no arguments, got: me$/],
     // Durations, with DurationError's own text.
     ['control source set-period 10', /^set-period: "10" is not a duration \(the number 10 has no unit\); write a number and a unit: "100us"/],
@@ -200,7 +254,7 @@ test('every malformed command gets a message that says what would be valid', () 
     ['control source set-period 0s', /^set-period: 0s is too short; the shortest period is 100us$/],
     ['control source set-period 50us', /^set-period: 50us is too short/],
     // Unknown words, with suggestions.
-    ['contrl source pause', /^unknown command "contrl"; did you mean control\? valid commands: control PATTERN ACTION, list \[PATTERN\], status \[PATTERN\], help, shutdown \(or stop\)$/],
+    ['contrl source pause', /^unknown command "contrl"; did you mean control\? valid commands: control PATTERN ACTION, list \[PATTERN\], status \[PATTERN\] \[--json\], help, shutdown \(or stop\)$/],
     ['Control source pause', /^unknown command "Control"; did you mean control\?/],
     ['lst', /^unknown command "lst"; did you mean list\?/],
     ['xyzzy', /^unknown command "xyzzy"; valid commands: /],

@@ -136,10 +136,28 @@ const replyCases: Array<{ line: string; reply: Expect[]; check?: (t: FakeControl
     ],
   },
   { line: 'list out', reply: ['output/csv/csv running', 'output/relay-client/out stopped', 'ok 2 elements'] },
-  { line: 'status source/procfs/kernel', reply: ['source/procfs/kernel running period=1s polls=10 points_out=40', 'ok 1 element'] },
+  {
+    line: 'status source/procfs/kernel',
+    reply: [
+      'element               kind    state    period  thread  polls  points_out',
+      'source/procfs/kernel  source  running  1s      -          10          40',
+      'ok 1 element',
+    ],
+  },
   {
     line: 'status output/relay-client/out',
-    reply: ['output/relay-client/out stopped points_in=0 last_error="connection refused   at connect"', 'ok 1 element'],
+    reply: [
+      'element                  kind    state    period  thread  points_in  last_error',
+      'output/relay-client/out  output  stopped  -       -               0  "connection refused   at connect"',
+      'ok 1 element',
+    ],
+  },
+  {
+    line: 'status output/relay-client/out --json',
+    reply: [
+      '{"name":"output/relay-client/out","kind":"output","plugin":"relay-client","element":"out","state":"stopped","period":null,"thread":null,"counters":{"points_in":0},"last_error":"connection refused\\n  at connect"}',
+      'ok 1 element',
+    ],
   },
   { line: 'list transform/x/y', reply: ['error: pattern "transform/x/y" matches no element; `list` shows the 6 elements'] },
   {
@@ -179,10 +197,26 @@ const replyCases: Array<{ line: string; reply: Expect[]; check?: (t: FakeControl
     ],
   },
   {
+    // The Rust agent's documentation writes plugins by their crate name; the reply names the real element.
     line: 'control source/plugin-procfs/memory pause',
-    reply: ['error: pattern "source/plugin-procfs/memory" matches no element; did you mean source/procfs/memory?'],
+    reply: ['ok paused 1 element: source/procfs/memory'],
+    check: (t) => assert.deepEqual(t.calls, [{ names: ['source/procfs/memory'], action: { type: 'pause' } }]),
+  },
+  { line: 'control */plugin-procfs/* resume', reply: ['ok resumed 2 elements: source/procfs/kernel, source/procfs/memory'] },
+  { line: 'control transform/plugin-filter/* disable', reply: ['ok paused 1 element: transform/filter/filter'] },
+  { line: 'list source/plugin-procfs/memory', reply: ['source/procfs/memory running 1m30s', 'ok 1 element'] },
+  { line: 'control source/plugin-procfz/memory pause', reply: ['error: pattern "source/plugin-procfz/memory" matches no element; did you mean source/procfs/memory?'] },
+  // Suggestions ignore case (matching does not, as in Alumet).
+  {
+    line: 'control source/procfs/MEMORY pause',
+    reply: ['error: pattern "source/procfs/MEMORY" matches no element; did you mean source/procfs/memory?'],
     check: (t) => assert.equal(t.calls.length, 0),
   },
+  { line: 'list source/Procfs/*', reply: ['error: pattern "source/Procfs/*" matches no element; did you mean source/procfs/*?'] },
+  { line: 'status output/CSV/Csv', reply: ['error: pattern "output/CSV/Csv" matches no element; did you mean output/csv/csv?'] },
+  { line: 'control source/procfs/Mem* pause', reply: ['error: pattern "source/procfs/Mem*" matches no element; did you mean source/procfs/mem*?'] },
+  { line: 'control source/procfs/*ORY pause', reply: ['error: pattern "source/procfs/*ORY" matches no element; did you mean source/procfs/*ory?'] },
+  { line: 'control source/plugin-PROCFS/memory pause', reply: ['error: pattern "source/plugin-PROCFS/memory" matches no element; did you mean source/procfs/memory?'] },
   { line: 'control source/procfs/mem pause', reply: ['error: pattern "source/procfs/mem" matches no element; did you mean source/procfs/memory?'] },
   { line: 'control source/prcfs/* pause', reply: ['error: pattern "source/prcfs/*" matches no element; did you mean source/procfs/*?'] },
   { line: 'control output/procfs/memory pause', reply: ['error: pattern "output/procfs/memory" matches no element; did you mean source/procfs/memory?'] },
@@ -197,7 +231,23 @@ const replyCases: Array<{ line: string; reply: Expect[]; check?: (t: FakeControl
   { line: 'bogus', reply: [/^error: unknown command "bogus"; valid commands: control PATTERN ACTION/] },
   { line: 'help', reply: [/^control PATTERN pause\|disable /, ...Array<RegExp>(9).fill(/^[A-Za-z]/), /^PLUGIN and ELEMENT/, 'ok'] },
   { line: 'shutdown', reply: ['ok shutting down'], check: (t) => assert.equal(t.shutdowns, 1) },
-  { line: 'stop now', reply: ['ok shutting down (ignored the extra words: now)'], check: (t) => assert.equal(t.shutdowns, 1) },
+  { line: 'stop', reply: ['ok shutting down'], check: (t) => assert.equal(t.shutdowns, 1) },
+  // `control` forgotten: an error, never a shutdown.
+  {
+    line: 'stop source/procfs/memory',
+    reply: ['error: "stop" takes no argument; did you mean "control source/procfs/memory stop"?'],
+    check: (t) => assert.deepEqual([t.shutdowns, t.calls.length], [0, 0]),
+  },
+  {
+    line: 'shutdown source/procfs/memory',
+    reply: ['error: "shutdown" takes no argument; did you mean "control source/procfs/memory stop"?'],
+    check: (t) => assert.deepEqual([t.shutdowns, t.calls.length], [0, 0]),
+  },
+  {
+    line: 'stop now',
+    reply: ['error: "stop" takes no argument, got: now; "stop" alone shuts the agent down, "control PATTERN stop" stops elements'],
+    check: (t) => assert.equal(t.shutdowns, 0),
+  },
 ];
 
 for (const { line, reply, check } of replyCases) {
@@ -242,6 +292,99 @@ test('a bare kind with no element of that kind says which kinds exist', async (t
   ]);
 });
 
+test('list, status and the ok lines sort names naturally within sources and outputs; transforms keep their pipeline order', async (t) => {
+  // In the agent's order: sources, transforms, outputs, each in creation order.
+  const target = new FakeControlTarget([
+    fakeElement('source/procfs/pid-10', { period: '1s' }),
+    fakeElement('source/procfs/pid-2', { period: '1s' }),
+    fakeElement('source/procfs/pid-100', { period: '1s' }),
+    fakeElement('source/procfs/kernel', { period: '1s' }),
+    fakeElement('source/cgroups/cpu9'),
+    fakeElement('source/cgroups/cpu10'),
+    fakeElement('transform/zeta/zeta'),
+    fakeElement('transform/alpha/alpha'),
+    fakeElement('output/csv/file-10'),
+    fakeElement('output/csv/file-9'),
+  ]);
+  const { path } = await startServer(t, { target });
+  assert.deepEqual(await exchange(path, 'list\n'), [
+    'source/cgroups/cpu9 running',
+    'source/cgroups/cpu10 running',
+    'source/procfs/kernel running 1s',
+    'source/procfs/pid-2 running 1s',
+    'source/procfs/pid-10 running 1s',
+    'source/procfs/pid-100 running 1s',
+    'transform/zeta/zeta running',
+    'transform/alpha/alpha running',
+    'output/csv/file-9 running',
+    'output/csv/file-10 running',
+    'ok 10 elements',
+  ]);
+  const status = await exchange(path, 'status source/procfs/pid-*\nstatus output --json\n');
+  assert.deepEqual(
+    status.map((l) => (l.startsWith('{') ? (JSON.parse(l) as { name: string }).name : l.split(' ')[0])),
+    ['element', 'source/procfs/pid-2', 'source/procfs/pid-10', 'source/procfs/pid-100', 'ok', 'output/csv/file-9', 'output/csv/file-10', 'ok'],
+  );
+  assert.deepEqual(await exchange(path, 'control source/procfs/pid-* pause\n'), [
+    'ok paused 3 elements: source/procfs/pid-2, source/procfs/pid-10, source/procfs/pid-100',
+  ]);
+  assert.deepEqual(target.calls[0]?.names, ['source/procfs/pid-2', 'source/procfs/pid-10', 'source/procfs/pid-100']);
+});
+
+test('status is one aligned table: the counters of the kinds shown, - where a counter does not apply, last_error only when an element has one', async (t) => {
+  const all = (over: Record<string, number>): Record<string, number> => ({
+    polls: 0, points_in: 0, points_out: 0, batches_in: 0, batches_out: 0, missed_ticks: 0,
+    dropped_backlog: 0, dropped_crash: 0, errors: 0, restarts: 0, backlog_points: 0, ...over,
+  });
+  const elements = [
+    fakeElement('source/procfs/memory', { period: '1s', thread: 'own', counters: all({ polls: 12, points_out: 96, batches_out: 12, missed_ticks: 1 }) }),
+    fakeElement('source/procfs/pid-1234', { period: '2s', thread: 'pool-0', counters: all({ polls: 3, points_out: 21, batches_out: 3 }) }),
+    fakeElement('transform/filter/filter', { thread: 'own', counters: all({ points_in: 117, points_out: 100, batches_in: 15, batches_out: 15 }) }),
+    fakeElement('output/csv/csv', {
+      state: 'paused',
+      thread: 'own',
+      counters: all({ points_in: 100, points_out: 60, batches_in: 15, batches_out: 9, backlog_points: 40, restarts: 1 }),
+    }),
+  ];
+  const target = new FakeControlTarget(elements);
+  const { path } = await startServer(t, { target });
+  assert.deepEqual(await exchange(path, 'status\n'), [
+    'element                  kind       state    period  thread  polls  points_in  points_out  batches_in  batches_out  missed_ticks  backlog_points  dropped_backlog  dropped_crash  errors  restarts',
+    'source/procfs/memory     source     running  1s      own        12          -          96           -           12             1               -                -              -       0         0',
+    'source/procfs/pid-1234   source     running  2s      pool-0      3          -          21           -            3             0               -                -              -       0         0',
+    'transform/filter/filter  transform  running  -       own         -        117         100          15           15             -               -                -              0       0         0',
+    'output/csv/csv           output     paused   -       own         -        100          60          15            9             -              40                0              0       0         1',
+    'ok 4 elements',
+  ]);
+  // One kind: only its counters.
+  assert.deepEqual(await exchange(path, 'status output\n'), [
+    'element         kind    state   period  thread  points_in  points_out  batches_in  batches_out  backlog_points  dropped_backlog  dropped_crash  errors  restarts',
+    'output/csv/csv  output  paused  -       own           100          60          15            9              40                0              0       0         1',
+    'ok 1 element',
+  ]);
+  // With --json: one object per element, the counters of its kind only, then the same ok line.
+  const json = await exchange(path, 'status --json\n');
+  assert.equal(json.at(-1), 'ok 4 elements');
+  const objects = json.slice(0, -1).map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(objects[0], {
+    name: 'source/procfs/memory',
+    kind: 'source',
+    plugin: 'procfs',
+    element: 'memory',
+    state: 'running',
+    period: '1s',
+    thread: 'own',
+    counters: { polls: 12, points_out: 96, batches_out: 12, missed_ticks: 1, errors: 0, restarts: 0 },
+    last_error: null,
+  });
+  assert.deepEqual(Object.keys(objects[2]!['counters'] as object), ['points_in', 'points_out', 'batches_in', 'batches_out', 'dropped_crash', 'errors', 'restarts']);
+  assert.deepEqual(
+    Object.keys(objects[3]!['counters'] as object),
+    ['points_in', 'points_out', 'batches_in', 'batches_out', 'backlog_points', 'dropped_backlog', 'dropped_crash', 'errors', 'restarts'],
+  );
+  assert.deepEqual(objects.map((o) => o['name']), elements.map((e) => e.name));
+});
+
 // ---- framing ----
 
 test('lines of one connection are answered in order, each after the previous one is applied', async (t) => {
@@ -268,7 +411,11 @@ test('blank lines get no reply, \\r\\n works, and a last line without \\n is sti
     lines.filter((l) => l.startsWith('ok') || l.startsWith('error:')),
     ['ok 2 elements', 'ok', 'ok 1 element'],
   );
-  assert.equal(lines.at(-2), 'output/csv/csv running points_in=44 batches_in=3');
+  assert.deepEqual(lines.slice(-3), [
+    'element         kind    state    period  thread  points_in  batches_in',
+    'output/csv/csv  output  running  -       -              44           3',
+    'ok 1 element',
+  ]);
 });
 
 test('a client that half-closes at once (echo | socat) still gets every reply', async (t) => {

@@ -9,6 +9,7 @@ import { cpSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sendControlLine } from '../src/control/client.js';
 import { csvRows, REPO_ROOT, rmrf, startAgent, tempDir, waitFor } from './helpers/agent-process.js';
+import { statusEntries, type StatusEntry } from './helpers/status.js';
 import {
   countingSource,
   counters,
@@ -330,14 +331,14 @@ test('the real agent: a procfs source whose file vanishes shows failed with its 
   t.after(() => agent.kill('SIGKILL'));
   await agent.waitForLog('agent is ready');
   const socket = join(dir, 's.sock');
-  const status = async (pattern: string): Promise<string> => (await sendControlLine(socket, `status ${pattern}`, 10_000)).lines.join('\n');
-  await waitFor(async () => /polls=[1-9]/.test(await status('source/procfs/memory')), { what: 'the memory source to poll' });
+  const memory = async (): Promise<StatusEntry> => (await statusEntries(socket, 'source/procfs/memory'))[0]!;
+  await waitFor(async () => (await memory()).counters['polls']! > 0, { what: 'the memory source to poll' });
   rmSync(join(root, 'meminfo'));
-  await waitFor(async () => /^source\/procfs\/memory failed .*restarts=2/m.test(await status('source/procfs/memory')), {
+  await waitFor(async () => ((m) => m.state === 'failed' && m.counters['restarts'] === 2)(await memory()), {
     what: 'memory to be left failed after 2 restarts',
     seen: () => agent.output().slice(-1000),
   });
-  assert.match(await status('source/procfs/memory'), /last_error=".*meminfo does not exist \(it vanished or was never there\)/);
+  assert.match((await memory()).last_error ?? '', /meminfo does not exist \(it vanished or was never there\)/);
   const list = (await sendControlLine(socket, 'list', 10_000)).lines;
   assert.ok(list.includes('source/procfs/kernel running 20ms'), list.join('\n'));
   assert.ok(list.includes('source/procfs/network running 20ms'), list.join('\n'));

@@ -9,6 +9,7 @@ import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { csvRows, REPO_ROOT, rmrf, startAgent, tempDir, waitFor } from './helpers/agent-process.js';
 import { sendControlLine } from '../src/control/client.js';
+import { statusEntries } from './helpers/status.js';
 
 /** The reply's data lines and its status line. */
 async function control(sock: string, line: string): Promise<{ lines: string[]; status: string }> {
@@ -66,12 +67,12 @@ test('processes appear as pid-N sources on the pool, with plausible values, are 
   assert.ok(resident.length > 0 && resident.every((v) => v > 0), 'a process has resident memory');
 
   // Every process source runs on a thread of the shared pool, and the pool has at most one thread per core.
-  const status = await control(sock, 'status source/procfs/pid-*');
-  const threads = new Set(status.lines.map((l) => / thread=(\S+)/.exec(l)?.[1]));
-  assert.ok([...threads].every((th) => th !== undefined && /^pool-\d+$/.test(th)), `pool threads: ${[...threads]}`);
+  const status = await statusEntries(sock, 'source/procfs/pid-*');
+  const threads = new Set(status.map((e) => e.thread));
+  assert.ok([...threads].every((th) => th !== null && /^pool-\d+$/.test(th)), `pool threads: ${[...threads]}`);
   assert.ok(threads.size <= availableParallelism());
 
-  const sources = status.lines.length;
+  const sources = status.length;
   const paused = await control(sock, 'control source/procfs/pid-* pause');
   assert.equal(paused.status.startsWith(`ok paused ${sources} element`), true, paused.status);
   const list = await control(sock, 'list source/procfs/pid-*');

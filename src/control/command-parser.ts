@@ -12,11 +12,12 @@ export class ControlError extends Error {
 }
 
 export type Command =
-  /** `shutdown` or `stop`; `ignored` holds extra words, which Alumet ignores too (kept so the reply can say so). */
-  | { readonly type: 'shutdown'; readonly ignored: readonly string[] }
+  /** `shutdown` or `stop`, alone: a word after them is an error (`stop source/x` was meant as `control source/x stop`). */
+  | { readonly type: 'shutdown' }
   | { readonly type: 'control'; readonly pattern: ElementPattern; readonly action: ControlAction }
   | { readonly type: 'list'; readonly pattern: ElementPattern | undefined }
-  | { readonly type: 'status'; readonly pattern: ElementPattern | undefined }
+  /** `json`: `status --json`, one JSON object per element instead of the table. */
+  | { readonly type: 'status'; readonly pattern: ElementPattern | undefined; readonly json: boolean }
   | { readonly type: 'help' };
 
 export type ActionType = ControlAction['type'];
@@ -50,9 +51,12 @@ const ACTION_WORDS: ReadonlyMap<string, ActionType> = new Map<string, ActionType
   ['set-poll-interval', 'set-period'],
   ['trigger-now', 'trigger-now'],
 ]);
+/** Every word that names an action, aliases included. */
+export const ACTION_WORD_LIST: readonly string[] = [...ACTION_WORDS.keys()];
 const VALID_ACTIONS = 'pause (or disable), resume (or enable), stop, set-period D (or set-poll-interval D), trigger-now';
 const COMMAND_WORDS = ['control', 'list', 'status', 'help', 'shutdown', 'stop'];
-const VALID_COMMANDS = 'control PATTERN ACTION, list [PATTERN], status [PATTERN], help, shutdown (or stop)';
+const VALID_COMMANDS = 'control PATTERN ACTION, list [PATTERN], status [PATTERN] [--json], help, shutdown (or stop)';
+const JSON_FLAG = '--json';
 const MIN_PERIOD_NS = 100_000n;
 /** Longer words are refused, so that no error message echoes kilobytes back. */
 const MAX_WORD_CHARS = 1024;
@@ -83,13 +87,22 @@ export function parseCommand(line: string): Command | undefined {
   switch (command) {
     case 'shutdown':
     case 'stop':
-      return { type: 'shutdown', ignored: args };
+      if (args.length > 0) throw new ControlError(shutdownWithWords(command, args));
+      return { type: 'shutdown' };
     case 'control':
       return parseControl(args);
     case 'list':
-    case 'status':
-      if (args.length > 1) throw new ControlError(`${command} takes at most one pattern, got ${args.length} words: ${shown(args)}`);
-      return { type: command, pattern: args.length === 0 ? undefined : parsePatternWord(args[0]!) };
+    case 'status': {
+      const json = command === 'status' && args.includes(JSON_FLAG);
+      const rest = json ? args.filter((w) => w !== JSON_FLAG) : args;
+      if (rest.length > 1) throw new ControlError(`${command} takes at most one pattern, got ${rest.length} words: ${shown(rest)}`);
+      if (rest[0]?.startsWith('--')) {
+        const hint = command === 'list' && rest[0] === JSON_FLAG ? '; status --json gives every element as JSON' : '';
+        throw new ControlError(`unknown option "${rest[0]}" for ${command}${command === 'status' ? ` (valid: ${JSON_FLAG})` : ' (it takes none)'}${hint}`);
+      }
+      const pattern = rest.length === 0 ? undefined : parsePatternWord(rest[0]!);
+      return command === 'list' ? { type: 'list', pattern } : { type: 'status', pattern, json };
+    }
     case 'help':
       if (args.length > 0) throw new ControlError(`help takes no arguments, got: ${shown(args)}`);
       return { type: 'help' };
@@ -105,6 +118,26 @@ export function parseCommand(line: string): Command | undefined {
 function shown(words: readonly string[]): string {
   const text = words.join(' ');
   return text.length <= 80 ? text : `${text.slice(0, 80)}…`;
+}
+
+/**
+ * `stop source/procfs/memory`: the user forgot `control`, and Alumet would shut the whole agent down (it ignores
+ * the extra words). Here it is an error that shows the command they most likely meant.
+ */
+function shutdownWithWords(command: string, args: readonly string[]): string {
+  const head = `"${command}" takes no argument`;
+  const [first] = args;
+  let meant: string | undefined;
+  if (args.length === 1 && !ACTION_WORDS.has(first!)) {
+    try {
+      parsePattern(first!);
+      meant = `control ${first} stop`;
+    } catch {
+      // not a pattern: no guess
+    }
+  }
+  if (meant !== undefined) return `${head}; did you mean "${meant}"?`;
+  return `${head}, got: ${shown(args)}; "${command}" alone shuts the agent down, "control PATTERN stop" stops elements`;
 }
 
 function parseControl(args: string[]): Command {

@@ -16,7 +16,8 @@ import {
   type Command,
 } from './command-parser.js';
 import type { ControlAction, ControlTarget, ElementKind, ElementSummary } from './control-target.js';
-import { formatString, matches, matchesString, type ElementPattern, type StringPattern } from './pattern.js';
+import { clean, displayOrder, listLine, statusJson, statusTable } from './element-view.js';
+import { CRATE_PREFIX, formatString, matches, matchesPlugin, matchesString, type ElementPattern, type StringPattern } from './pattern.js';
 
 export interface Reply {
   /** Lines before the status line, without newlines. */
@@ -30,8 +31,6 @@ export interface Reply {
 /** The ok line lists this many names, then `… and N more`. */
 const MAX_NAMES = 20;
 const MAX_SUGGESTIONS = 3;
-// Text from elements (errors above all) may hold newlines, which would break the line protocol.
-const UNPRINTABLE = /[\x00-\x1f\x7f]+/g;
 
 const PAST: Readonly<Record<Exclude<ControlAction['type'], 'set-period'>, string>> = {
   pause: 'paused',
@@ -48,8 +47,8 @@ export const HELP: readonly string[] = [
   'control PATTERN set-period D        managed sources: new poll interval, e.g. 10ms, 1s, 1m30s (alias set-poll-interval)',
   'control PATTERN trigger-now         managed sources: poll once now',
   'list [PATTERN]                      one line per element: name, state, period',
-  'status [PATTERN]                    one line per element: name, state, counters',
-  'shutdown | stop                     stop the agent (sources flush, outputs write everything)',
+  'status [PATTERN] [--json]           a table of the elements with their counters; --json: one JSON object per element',
+  'shutdown | stop                     stop the agent (sources flush, outputs write everything); takes no argument',
   'help                                this text',
   'PATTERN is KIND or KIND/PLUGIN/ELEMENT; KIND: source|src|sources, transform|tra|transforms, output|out|outputs, *|all|any;',
   'PLUGIN and ELEMENT: name, prefix*, *suffix or *; e.g. source/procfs/*, output',
@@ -76,26 +75,27 @@ export class ControlDispatcher {
 
   async execute(command: Command): Promise<Reply> {
     switch (command.type) {
-      case 'shutdown': {
-        const ignored = command.ignored.length === 0 ? '' : ` (ignored the extra words: ${clean(command.ignored.join(' '))})`;
-        return { data: [], status: `ok shutting down${ignored}`, afterSend: () => this.#target.shutdown() };
-      }
+      case 'shutdown':
+        return { data: [], status: 'ok shutting down', afterSend: () => this.#target.shutdown() };
       case 'help':
         return { data: HELP, status: 'ok' };
       case 'list':
+        return this.#describe('list', command.pattern);
       case 'status':
-        return this.#describe(command.type, command.pattern);
+        return this.#describe(command.json ? 'json' : 'table', command.pattern);
       case 'control':
         return this.#control(command);
     }
   }
 
-  #describe(what: 'list' | 'status', pattern: ElementPattern | undefined): Reply {
+  #describe(what: 'list' | 'table' | 'json', pattern: ElementPattern | undefined): Reply {
     const all = this.#target.elements();
-    const selected = pattern === undefined ? all : all.filter((e) => matches(pattern, e));
-    if (selected.length === 0 && pattern !== undefined) return error(noMatch(pattern, all));
-    const data = selected.map(what === 'list' ? listLine : statusLine);
-    return { data, status: `ok ${count(selected.length)}` };
+    const matched = pattern === undefined ? all : all.filter((e) => matches(pattern, e));
+    if (matched.length === 0 && pattern !== undefined) return error(noMatch(pattern, all));
+    const selected = displayOrder(matched);
+    const status = `ok ${count(selected.length)}`;
+    if (what === 'table') return { data: selected.length === 0 ? [] : statusTable(selected), status };
+    return { data: selected.map(what === 'list' ? listLine : statusJson), status };
   }
 
   async #control(command: Extract<Command, { type: 'control' }>): Promise<Reply> {
@@ -104,11 +104,11 @@ export class ControlDispatcher {
     const matched = all.filter((e) => matches(pattern, e));
     if (matched.length === 0) return error(noMatch(pattern, all));
     const kinds = new Set(controlRequests(command).map((r) => r.kind));
-    const reached = matched.filter((e) => kinds.has(e.kind));
+    const reached = displayOrder(matched.filter((e) => kinds.has(e.kind)));
     if (reached.length === 0) {
       const found = [...new Set(matched.map((e) => KIND_PLURAL[e.kind]))].join(' and ');
       return error(
-        `${action.type} applies to ${describeKinds(ACTION_KINDS[action.type])}; pattern "${pattern.text}" matches only ${found}: ${names(matched.map((e) => e.name))}`,
+        `${action.type} applies to ${describeKinds(ACTION_KINDS[action.type])}; pattern "${pattern.text}" matches only ${found}: ${names(displayOrder(matched).map((e) => e.name))}`,
       );
     }
     const targets = reached.map((e) => e.name);
@@ -139,10 +139,6 @@ function error(message: string): Reply {
   return { data: [], status: `error: ${message}` };
 }
 
-function clean(text: string): string {
-  return text.replace(UNPRINTABLE, ' ');
-}
-
 function verb(action: ControlAction): string {
   return action.type === 'set-period' ? `set the period to ${action.text} on` : PAST[action.type];
 }
@@ -154,20 +150,6 @@ function count(n: number): string {
 function names(list: readonly string[]): string {
   if (list.length <= MAX_NAMES) return list.join(', ');
   return `${list.slice(0, MAX_NAMES).join(', ')}, … and ${list.length - MAX_NAMES} more`;
-}
-
-function listLine(e: ElementSummary): string {
-  // The period is one column: humantime's "1m 30s" is printed "1m30s", which parses back the same.
-  return e.period === undefined ? `${e.name} ${e.state}` : `${e.name} ${e.state} ${e.period.replaceAll(' ', '')}`;
-}
-
-function statusLine(e: ElementSummary): string {
-  let line = `${e.name} ${e.state}`;
-  if (e.period !== undefined) line += ` period=${e.period.replaceAll(' ', '')}`;
-  if (e.thread !== undefined) line += ` thread=${e.thread}`;
-  for (const key in e.counters) line += ` ${key}=${e.counters[key]}`;
-  if (e.lastError !== undefined) line += ` last_error=${JSON.stringify(clean(e.lastError))}`;
-  return line;
 }
 
 // ---- "did you mean": names close to a pattern that matched nothing ----
@@ -190,37 +172,63 @@ function orList(items: readonly string[]): string {
 
 /**
  * Patterns close to `pattern` that would match something: each part that fails is replaced by the part of a
- * plausible element (small edit distance, or one name containing the other, as `plugin-procfs` ⊃ `procfs`).
+ * plausible element (the same but for case, a small edit distance, or one name containing the other).
  */
 function suggestions(pattern: ElementPattern, all: readonly ElementSummary[]): string[] {
   const scored: Array<{ cost: number; text: string }> = [];
   for (const e of all) {
     const kindCost = pattern.kind === undefined || pattern.kind === e.kind ? 0 : 1;
-    const pluginCost = partCost(pattern.plugin, e.plugin);
-    const elementCost = partCost(pattern.element, e.element);
-    const cost = kindCost + pluginCost + elementCost;
-    if (!Number.isFinite(cost)) continue;
+    const plugin = pluginGuess(pattern.plugin, e.plugin);
+    const element = partGuess(pattern.element, e.element);
+    if (plugin === undefined || element === undefined) continue;
     const kind = kindCost === 0 ? (pattern.kind ?? '*') : e.kind;
-    const plugin = pluginCost === 0 ? formatString(pattern.plugin) : e.plugin;
-    const element = elementCost === 0 ? formatString(pattern.element) : e.element;
-    scored.push({ cost, text: `${kind}/${plugin}/${element}` });
+    scored.push({ cost: kindCost + plugin.cost + element.cost, text: `${kind}/${plugin.text}/${element.text}` });
   }
   scored.sort((a, b) => a.cost - b.cost);
   const out: string[] = [];
   for (const s of scored) {
+    // Far worse guesses than the best one are noise (`MEM*` is `mem*`, not also `kernel`).
+    if (s.cost > scored[0]!.cost + 1) break;
     if (!out.includes(s.text)) out.push(s.text);
     if (out.length === MAX_SUGGESTIONS) break;
   }
   return out;
 }
 
-/** 0 when the part matches, a small number when it is a plausible typo of `actual`, Infinity otherwise. */
-function partCost(p: StringPattern, actual: string): number {
-  if (matchesString(p, actual)) return 0;
-  if (p.type === 'any') return 0;
-  const wanted = p.text;
-  if (wanted.length >= 3 && actual.length >= 3 && (actual.includes(wanted) || wanted.includes(actual))) return 1;
-  const compared = p.type === 'prefix' ? actual.slice(0, wanted.length) : p.type === 'suffix' ? actual.slice(-wanted.length) : actual;
+interface Guess {
+  /** 0 when the part matches; lower is closer. */
+  readonly cost: number;
+  /** The part as the suggestion spells it. */
+  readonly text: string;
+}
+
+/** A part that differs only by case costs less than any typo. */
+const CASE_ONLY = 0.5;
+
+/**
+ * How `p` could be written to match `actual`: as it is (cost 0), the same but for case (`MEMORY` → `memory`,
+ * `MEM*` → `mem*`), or `actual` itself when `p` is a plausible typo of it; `undefined` when it is not close.
+ */
+function partGuess(p: StringPattern, actual: string): Guess | undefined {
+  if (p.type === 'any' || matchesString(p, actual)) return { cost: 0, text: formatString(p) };
+  const wanted = p.text.toLowerCase();
+  const lower = actual.toLowerCase();
+  if (matchesString({ type: p.type, text: wanted }, lower)) {
+    const text = p.type === 'exact' ? actual : p.type === 'prefix' ? `${actual.slice(0, wanted.length)}*` : `*${actual.slice(actual.length - wanted.length)}`;
+    return { cost: CASE_ONLY, text };
+  }
+  if (wanted.length >= 3 && lower.length >= 3 && (lower.includes(wanted) || wanted.includes(lower))) return { cost: 1, text: actual };
+  const compared = p.type === 'prefix' ? lower.slice(0, wanted.length) : p.type === 'suffix' ? lower.slice(-wanted.length) : lower;
   const d = editDistance(wanted, compared);
-  return d <= Math.max(2, Math.ceil(compared.length / 3)) ? d : Infinity;
+  return d <= Math.max(2, Math.ceil(compared.length / 3)) ? { cost: d, text: actual } : undefined;
+}
+
+/** partGuess for the plugin part, which may also be written with the crate prefix (`plugin-procfs`, see matchesPlugin). */
+function pluginGuess(p: StringPattern, actual: string): Guess | undefined {
+  if (matchesPlugin(p, actual)) return { cost: 0, text: formatString(p) };
+  const direct = partGuess(p, actual);
+  if (p.type === 'any' || p.type === 'suffix' || !p.text.toLowerCase().startsWith(CRATE_PREFIX)) return direct;
+  const stripped = partGuess({ type: p.type, text: p.text.slice(CRATE_PREFIX.length) }, actual);
+  if (stripped === undefined) return direct;
+  return direct === undefined || stripped.cost < direct.cost ? stripped : direct;
 }

@@ -44,6 +44,8 @@ const KIND_ALIASES: ReadonlyMap<string, ElementKind | undefined> = new Map<strin
   ['all', undefined],
   ['any', undefined],
 ]);
+/** Every word that names a kind, aliases and `*` included. */
+export const KIND_WORDS: readonly string[] = [...KIND_ALIASES.keys()];
 const VALID_KINDS = 'src|source|sources, tra|transform|transforms, out|output|outputs, *|all|any';
 const STRING_FORMS = 'write name, prefix*, *suffix or *';
 const ANY: StringPattern = { type: 'any' };
@@ -106,9 +108,23 @@ export function matchesString(p: StringPattern, s: string): boolean {
   }
 }
 
-/** Case-sensitive, as in Alumet. */
+/**
+ * The Rust agent's documentation writes plugins by their crate's name (`source/plugin-procfs/memory`,
+ * `transform/plugin-energy-attribution/*`), while elements carry the plugin's own name (`procfs`). A plugin
+ * part that starts with `plugin-` therefore also matches the plugin named by the rest (`plugin-procfs` matches
+ * `procfs`, `plugin-proc*` matches `procfs`, `plugin-*` matches every plugin). Only that spelling: `plug*` or
+ * `*procfs` mean what they say.
+ */
+export const CRATE_PREFIX = 'plugin-';
+
+export function matchesPlugin(p: StringPattern, plugin: string): boolean {
+  if (matchesString(p, plugin)) return true;
+  return (p.type === 'exact' || p.type === 'prefix') && p.text.startsWith(CRATE_PREFIX) && matchesString(p, CRATE_PREFIX + plugin);
+}
+
+/** Case-sensitive, as in Alumet; the plugin part also accepts the crate name (see matchesPlugin). */
 export function matches(p: ElementPattern, e: NamedElement): boolean {
-  return (p.kind === undefined || p.kind === e.kind) && matchesString(p.plugin, e.plugin) && matchesString(p.element, e.element);
+  return (p.kind === undefined || p.kind === e.kind) && matchesPlugin(p.plugin, e.plugin) && matchesString(p.element, e.element);
 }
 
 export function formatString(p: StringPattern): string {

@@ -11,11 +11,12 @@ interface FakeElement {
   period?: string;
   counters: Record<string, number>;
   lastError?: string;
+  thread?: string;
 }
 
 export function fakeElement(
   name: string,
-  extra: { state?: ElementState; period?: string; counters?: Record<string, number>; lastError?: string } = {},
+  extra: { state?: ElementState; period?: string; counters?: Record<string, number>; lastError?: string; thread?: string } = {},
 ): FakeElement {
   const [kind, plugin, ...rest] = name.split('/');
   return {
@@ -27,6 +28,7 @@ export function fakeElement(
     ...(extra.period === undefined ? {} : { period: extra.period }),
     counters: extra.counters ?? {},
     ...(extra.lastError === undefined ? {} : { lastError: extra.lastError }),
+    ...(extra.thread === undefined ? {} : { thread: extra.thread }),
   };
 }
 
