@@ -10,6 +10,7 @@ import { Agent, StartupError } from './agent/agent.js';
 import { runChild, ChildError } from './agent/exec.js';
 import { createLogger, type Logger } from './protocol/logging.js';
 import { sendControlLine, ControlUnavailable } from './control/client.js';
+import { shellExpansionWarning } from './control/shell-expansion.js';
 import { PLUGINS } from './plugins/index.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -90,6 +91,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'control': {
       if (cmd.words.length === 0) throw new UsageError('control needs a command to send, e.g. `alumet-agent control list`');
+      // An unquoted `*` that the shell turned into file names: say so before the agent's reply puzzles the user.
+      const expanded = shellExpansionWarning(cmd.words);
+      if (expanded !== undefined) process.stderr.write(`${expanded}\n`);
       const socket = cmd.socket ?? controlSocketFromConfig(cmd);
       const reply = await sendControlLine(socket, cmd.words.join(' '), 10_000);
       for (const line of reply.lines) process.stdout.write(`${line}\n`);

@@ -30,6 +30,8 @@ test('each command parses to its command object', () => {
     [['control', '--socket', '/tmp/a.sock', 'control', 'source/*', 'pause'], { type: 'control', socket: '/tmp/a.sock', words: ['control', 'source/*', 'pause'] }],
     [['control', 'status', '--socket=s.sock'], { type: 'control', socket: 's.sock', words: ['status'] }],
     [['control', '--', '-odd-word'], { type: 'control', words: ['-odd-word'] }],
+    [['control', 'status', '--json'], { type: 'control', words: ['status', '--json'] }],
+    [['control', 'status', '--json', 'source/procfs/*'], { type: 'control', words: ['status', 'source/procfs/*', '--json'] }],
     [['help'], { type: 'help' }],
     [['help', 'exec'], { type: 'help' }],
     [['-h'], { type: 'help' }],

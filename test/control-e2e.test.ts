@@ -17,7 +17,8 @@ import { Supervisor } from '../src/agent/supervisor.js';
 import { U64 } from '../src/protocol/batch.js';
 import { createLogger } from '../src/protocol/logging.js';
 import type { MetricHandle } from '../src/protocol/metrics.js';
-import { assertCompleteCsv, balance, csvRows, rmrf, runAgentToEnd, startAgent, tempDir, waitFor, type AgentProcess } from './helpers/agent-process.js';
+import { assertCompleteCsv, balance, csvRows, MAIN_JS, rmrf, runAgentToEnd, startAgent, tempDir, waitFor, type AgentProcess } from './helpers/agent-process.js';
+import { statusEntries } from './helpers/status.js';
 
 const SOCKET = 'alumet-control.sock';
 const MEMORY = 'source/procfs/memory';
@@ -97,9 +98,9 @@ async function startControlled(t: TestContext, cfg: AgentConfig = {}): Promise<R
       return status;
     },
     async status(name) {
-      const reply = await send(`status ${name}`);
-      assert.equal(reply.status, 'ok', reply.lines.join('\n'));
-      return parseStatus(reply.lines[0]!, name);
+      const [entry, ...more] = await statusEntries(socket, name);
+      assert.ok(entry !== undefined && more.length === 0 && entry.name === name, `status of ${name} alone`);
+      return { state: entry.state, period: entry.period ?? undefined, c: entry.counters };
     },
     async list() {
       const reply = await send('list');
@@ -109,20 +110,6 @@ async function startControlled(t: TestContext, cfg: AgentConfig = {}): Promise<R
     rows: (metric) => (metric === undefined ? csvRows(csv).length : csvRows(csv).filter((r) => r[0] === metric).length),
   };
   return running;
-}
-
-function parseStatus(line: string, name: string): Status {
-  const [got, state, ...rest] = line.split(' ');
-  assert.equal(got, name, `status line: ${line}`);
-  const c: Record<string, number> = {};
-  let period: string | undefined;
-  for (const word of rest) {
-    const m = /^([a-z_]+)=(.*)$/.exec(word);
-    if (m === null) continue;
-    if (m[1] === 'period') period = m[2];
-    else if (/^\d+$/.test(m[2]!)) c[m[1]!] = Number(m[2]);
-  }
-  return { state: state!, period, c };
 }
 
 /** Waits until the kernel source (the heartbeat) has polled `n` more times: time went by for every source. */
@@ -145,13 +132,21 @@ async function assertSourceIdle(a: Running, name: string, after: Status, metric:
 }
 
 /** Runs a shell command line in `cwd`, as a user would type it; resolves with its stdout and exit code. */
-function shell(command: string, cwd: string): Promise<{ code: number; stdout: string }> {
+async function shell(command: string, cwd: string): Promise<{ code: number; stdout: string }> {
+  const { code, stdout } = await shellOutput(command, cwd);
+  return { code, stdout };
+}
+
+/** shell(), with stderr too. */
+function shellOutput(command: string, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', command], { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('sh', ['-c', command], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
+    let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout }));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
 
@@ -405,11 +400,9 @@ test('kind * fans out: pause reaches every kind, trigger-now and set-period only
 test('a pattern that matches nothing is an error that suggests the close name, and changes nothing', async (t) => {
   const a = await startControlled(t);
   const before = await a.list();
-  await a.ok(
-    'control source/plugin-procfs/memory pause',
-    'error: pattern "source/plugin-procfs/memory" matches no element; did you mean source/procfs/memory?',
-  );
+  await a.ok('control source/procfs/MEMORY pause', 'error: pattern "source/procfs/MEMORY" matches no element; did you mean source/procfs/memory?');
   await a.ok('control source/procfs/memry pause', 'error: pattern "source/procfs/memry" matches no element; did you mean source/procfs/memory?');
+  await a.ok('control source/Procfs/* pause', 'error: pattern "source/Procfs/*" matches no element; did you mean source/procfs/*?');
   await a.ok('control output/csv/csv trigger-now', 'error: trigger-now applies to sources only; output/csv/csv is an output');
   assert.deepEqual(await a.list(), before);
 });
@@ -447,14 +440,128 @@ test('socat as a user types it: pause, resume, the did-you-mean error, and shutd
   const rows = a.rows(MEM_ROW);
   assert.deepEqual(await socat(`control ${MEMORY} resume`), { code: 0, stdout: `ok resumed 1 element: ${MEMORY}\n` });
   await waitFor(() => a.rows(MEM_ROW) >= rows + 3, { what: 'mem_total rows after resume' });
-  assert.deepEqual(await socat('control source/plugin-procfs/memory pause'), {
+  assert.deepEqual(await socat('control source/procfs/MEMORY pause'), {
     code: 0,
-    stdout: 'error: pattern "source/plugin-procfs/memory" matches no element; did you mean source/procfs/memory?\n',
+    stdout: 'error: pattern "source/procfs/MEMORY" matches no element; did you mean source/procfs/memory?\n',
   });
   assert.deepEqual(await socat('shutdown'), { code: 0, stdout: 'ok shutting down\n' });
   assert.equal(await a.agent.exited, 0);
   assert.ok(!existsSync(join(a.dir, SOCKET)), 'the socket file is removed at exit');
   assertCompleteCsv(a.csv);
+});
+
+test('"stop PATTERN" (control forgotten) over socat is an error, and the agent keeps running', async (t) => {
+  const a = await startControlled(t, { exclude: [] });
+  const before = await a.list();
+  const kernel = (await a.status(KERNEL)).c['polls']!;
+  // As a user types it, with the argument order of socat's manual.
+  for (const [line, reply] of [
+    ['stop source/procfs/memory', 'error: "stop" takes no argument; did you mean "control source/procfs/memory stop"?'],
+    ['shutdown source/procfs/memory', 'error: "shutdown" takes no argument; did you mean "control source/procfs/memory stop"?'],
+    ['stop output/csv/*', 'error: "stop" takes no argument; did you mean "control output/csv/* stop"?'],
+    ['stop now', 'error: "stop" takes no argument, got: now; "stop" alone shuts the agent down, "control PATTERN stop" stops elements'],
+  ]) {
+    assert.deepEqual(await shell(`echo "${line}" | socat -t 10 - UNIX-CONNECT:./${SOCKET}`, a.dir), { code: 0, stdout: `${reply}\n` }, line);
+  }
+  // Alive, nothing changed, still measuring.
+  assert.equal(a.agent.child.exitCode, null, 'the agent process is alive');
+  assert.ok(existsSync(join(a.dir, SOCKET)));
+  assert.deepEqual(await a.list(), before);
+  await heartbeats(a, 3);
+  assert.ok((await a.status(KERNEL)).c['polls']! >= kernel + 3);
+  assert.ok(!a.agent.output().includes('shutting down'), 'no shutdown began');
+  // The same words through the CLI: exit 1, the agent still there.
+  const cli = await runAgentToEnd(['control', '--socket', SOCKET, 'stop', MEMORY], { cwd: a.dir });
+  assert.deepEqual(cli, { code: 1, output: `error: "stop" takes no argument; did you mean "control ${MEMORY} stop"?\n` });
+  assert.deepEqual(await a.list(), before);
+  // And what was meant works.
+  await a.ok(`control ${MEMORY} stop`, `ok stopped 1 element: ${MEMORY}`);
+  assert.equal((await a.status(MEMORY)).state, 'stopped');
+  assert.equal(a.agent.child.exitCode, null, 'the agent process is alive');
+});
+
+test('the Rust documentation\'s plugin-NAME patterns work as written; the replies name the real elements', async (t) => {
+  const a = await startControlled(t, { exclude: [] });
+  await a.ok('control source/plugin-procfs/memory pause', `ok paused 1 element: ${MEMORY}`);
+  assert.equal((await a.status(MEMORY)).state, 'paused');
+  assert.deepEqual((await a.send('list source/plugin-procfs/*')).lines, [`${KERNEL} running 50ms`, `${MEMORY} paused 100ms`, 'ok 2 elements']);
+  await a.ok('control source/plugin-procfs/memory resume', `ok resumed 1 element: ${MEMORY}`);
+  await a.ok('control transform/plugin-filter/* disable', `ok paused 1 element: ${FILTER}`);
+  await a.ok('control */plugin-*/* enable', `ok resumed 4 elements: ${KERNEL}, ${MEMORY}, ${FILTER}, ${CSV_OUT}`);
+  await a.ok('control output/plugin-csv/csv trigger-now', 'error: trigger-now applies to sources only; output/plugin-csv/csv is an output');
+  await a.ok('control source/plugin-procfz/memory pause', 'error: pattern "source/plugin-procfz/memory" matches no element; did you mean source/procfs/memory?');
+  assert.equal((await a.status(MEMORY)).state, 'running');
+});
+
+test('status on the real agent: an aligned table for people, one JSON object per element with --json', async (t) => {
+  const a = await startControlled(t, { exclude: [] });
+  await waitFor(() => a.rows(MEM_ROW) >= 2, { what: '2 mem_total rows' });
+  const table = await a.send('status');
+  assert.equal(table.status, 'ok');
+  const [header, ...rest] = table.lines;
+  assert.equal(
+    header,
+    'element                  kind       state    period  thread  polls  points_in  points_out  batches_in  batches_out  missed_ticks  backlog_points  dropped_backlog  dropped_crash  errors  restarts',
+  );
+  assert.equal(rest.at(-1), 'ok 4 elements');
+  const rows = rest.slice(0, -1);
+  assert.deepEqual(rows.map((r) => r.split(/ +/).slice(0, 5)), [
+    [KERNEL, 'source', 'running', '50ms', 'own'],
+    [MEMORY, 'source', 'running', '100ms', 'own'],
+    [FILTER, 'transform', 'running', '-', 'own'],
+    [CSV_OUT, 'output', 'running', '-', 'own'],
+  ]);
+  for (const row of rows) assert.equal(row.length <= header!.length, true, `no row is wider than the header: ${row}`);
+  // A source has no points_in, a transform no polls, a source and a transform no backlog.
+  const cell = (row: string, column: string): string => {
+    const end = header!.indexOf(column) + column.length;
+    return row.slice(0, end).split(' ').at(-1)!;
+  };
+  assert.equal(cell(rows[1]!, 'points_in'), '-');
+  assert.match(cell(rows[1]!, 'polls'), /^[1-9]\d*$/);
+  assert.equal(cell(rows[2]!, 'polls'), '-');
+  assert.equal(cell(rows[2]!, 'backlog_points'), '-');
+  assert.equal(cell(rows[3]!, 'backlog_points'), '0');
+
+  const json = await a.send('status --json');
+  assert.equal(json.lines.at(-1), 'ok 4 elements');
+  const entries = json.lines.slice(0, -1).map((l) => JSON.parse(l) as { name: string; kind: string; counters: Record<string, number> });
+  assert.deepEqual(entries.map((e) => e.name), [KERNEL, MEMORY, FILTER, CSV_OUT]);
+  assert.deepEqual(Object.keys(entries[1]!.counters), ['polls', 'points_out', 'batches_out', 'missed_ticks', 'errors', 'restarts']);
+  assert.deepEqual(Object.keys(entries[3]!.counters), ['points_in', 'points_out', 'batches_in', 'batches_out', 'backlog_points', 'dropped_backlog', 'dropped_crash', 'errors', 'restarts']);
+
+  // Through the CLI, --json is passed on.
+  const cli = await runAgentToEnd(['--config', 'c.toml', 'control', 'status', MEMORY, '--json'], { cwd: a.dir });
+  assert.equal(cli.code, 0, cli.output);
+  const [line, ok] = cli.output.trimEnd().split('\n');
+  assert.equal((JSON.parse(line!) as { name: string }).name, MEMORY);
+  assert.equal(ok, 'ok 1 element');
+});
+
+test('the CLI warns when the shell expanded an unquoted * into file names, and says to quote it', async (t) => {
+  const a = await startControlled(t);
+  await waitFor(() => existsSync(a.csv), { what: 'out.csv' });
+  const before = await a.list();
+  const cli = `${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN_JS)} --config c.toml control`;
+  // The directory holds c.toml, out.csv and the socket: an unquoted * becomes those three words.
+  const expanded = await shellOutput(`${cli} control * pause`, a.dir);
+  assert.equal(expanded.code, 1, expanded.stderr);
+  assert.match(expanded.stdout, /^error: invalid element kind "alumet-control\.sock"/);
+  assert.equal(
+    expanded.stderr,
+    `warning: "alumet-control.sock", "c.toml" and "out.csv" are files in this directory, not an element pattern: your shell replaced a * ` +
+      `with the names of the files here\nwarning: quote the pattern so that the agent gets it as typed: alumet-agent control control '*' pause\n`,
+  );
+  assert.deepEqual(await a.list(), before, 'nothing was paused');
+  // `list out*`: one file.
+  const one = await shellOutput(`${cli} list out*`, a.dir);
+  assert.match(one.stderr, /^warning: "out\.csv" is a file in this directory, not an element pattern: your shell probably expanded a \* of the pattern/);
+  assert.match(one.stderr, /alumet-agent control list 'PATTERN'\n$/);
+  // Quoted, as the warning says: no warning, and it works.
+  const quoted = await shellOutput(`${cli} control '*' pause`, a.dir);
+  assert.deepEqual(quoted, { code: 0, stdout: `ok paused 3 elements: ${KERNEL}, ${MEMORY}, ${CSV_OUT}\n`, stderr: '' });
+  const plain = await shellOutput(`${cli} list source`, a.dir);
+  assert.deepEqual(plain, { code: 0, stdout: `${KERNEL} paused 50ms\n${MEMORY} paused 100ms\nok 2 elements\n`, stderr: '' });
 });
 
 test('50 clients at once each get the complete list', async (t) => {

@@ -48,10 +48,11 @@ Commands:
   config regen                Write the default config (of the --plugins, if given) to --config
   config validate             Check the config and every enabled plugin's keys; exit 1 on problems
   plugins list [--status]     List the available plugins; with --status, the enabled and disabled ones
-  control [--socket PATH] WORDS...
+  control [--socket PATH] [--json] WORDS...
                               Send one command to a running agent and print the reply; exit 0 on ok.
                               PATH defaults to socket_path of [plugins.socket-control] in the config.
-                              Examples: control list | control status 'source/*'
+                              Quote patterns with a *, or the shell replaces it with file names.
+                              Examples: control list | control status 'source/procfs/*' --json
                                         control control 'source/procfs/*' pause | control shutdown
   help                        Show this help
 
@@ -76,7 +77,7 @@ const USAGE: Record<string, string> = {
   watch: 'alumet-agent [OPTIONS] watch PID',
   config: 'alumet-agent [OPTIONS] config regen|validate',
   plugins: 'alumet-agent [OPTIONS] plugins list [--status]',
-  control: 'alumet-agent [OPTIONS] control [--socket PATH] WORDS...',
+  control: 'alumet-agent [OPTIONS] control [--socket PATH] [--json] WORDS...',
   help: 'alumet-agent help',
 };
 const COMMANDS = Object.keys(USAGE);
@@ -107,6 +108,8 @@ const OPTIONS: Record<string, OptionSpec> = {
   '--ignore-exit-code': { command: 'exec' },
   '--status': { command: 'plugins' },
   '--socket': { value: 'PATH', command: 'control' },
+  // Passed on to the agent: `alumet-agent control status --json`.
+  '--json': { command: 'control' },
 };
 
 /**
@@ -255,7 +258,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
       if (rest.length === 0) throw new UsageError('control needs a command to send to the agent, e.g. "list" or "status"', usage('control'));
       const socket = local.get('--socket');
       if (socket === '') throw new UsageError('option --socket needs a non-empty path', usage('control'));
-      return { type: 'control', options, words: rest, ...(typeof socket === 'string' ? { socket } : {}) };
+      const words = local.has('--json') ? [...rest, '--json'] : rest;
+      return { type: 'control', options, words, ...(typeof socket === 'string' ? { socket } : {}) };
     }
     case 'help':
       if (rest.length > 1 || (rest.length === 1 && !COMMANDS.includes(rest[0]!))) {
