@@ -4,7 +4,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -543,19 +543,22 @@ test('the CLI warns when the shell expanded an unquoted * into file names, and s
   await waitFor(() => existsSync(a.csv), { what: 'out.csv' });
   const before = await a.list();
   const cli = `${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN_JS)} --config c.toml control`;
-  // The directory holds c.toml, out.csv and the socket: an unquoted * becomes those three words.
+  // The directory holds c.toml, the socket, out.csv (and what else the csv output keeps beside it): an
+  // unquoted * becomes those words.
+  const files = readdirSync(a.dir).filter((n) => !n.startsWith('.'));
+  assert.ok(['alumet-control.sock', 'c.toml', 'out.csv'].every((f) => files.includes(f)) && files.length <= 4, files.join(' '));
   const expanded = await shellOutput(`${cli} control * pause`, a.dir);
   assert.equal(expanded.code, 1, expanded.stderr);
   assert.match(expanded.stdout, /^error: invalid element kind "alumet-control\.sock"/);
-  assert.equal(
+  assert.match(
     expanded.stderr,
-    `warning: "alumet-control.sock", "c.toml" and "out.csv" are files in this directory, not an element pattern: your shell replaced a * ` +
-      `with the names of the files here\nwarning: quote the pattern so that the agent gets it as typed: alumet-agent control control '*' pause\n`,
+    /^warning: ("[^"]+", )*"[^"]+" and "[^"]+" are files in this directory, not an element pattern: your shell replaced a \* with the names of the files here\nwarning: quote the pattern so that the agent gets it as typed: alumet-agent control control '\*' pause\n$/,
   );
+  for (const f of files) assert.ok(expanded.stderr.includes(`"${f}"`), `the warning names ${f}`);
   assert.deepEqual(await a.list(), before, 'nothing was paused');
-  // `list out*`: one file.
-  const one = await shellOutput(`${cli} list out*`, a.dir);
-  assert.match(one.stderr, /^warning: "out\.csv" is a file in this directory, not an element pattern: your shell probably expanded a \* of the pattern/);
+  // `list c.t*`: one file.
+  const one = await shellOutput(`${cli} list c.t*`, a.dir);
+  assert.match(one.stderr, /^warning: "c\.toml" is a file in this directory, not an element pattern: your shell probably expanded a \* of the pattern/);
   assert.match(one.stderr, /alumet-agent control list 'PATTERN'\n$/);
   // Quoted, as the warning says: no warning, and it works.
   const quoted = await shellOutput(`${cli} control '*' pause`, a.dir);
