@@ -128,7 +128,7 @@ test('start-up errors exit 1 with one line: a csv output_path that cannot be ope
   t.after(() => rmrf(dir));
   const { code, output } = await runAgentToEnd(['--plugins', 'procfs,csv', '--output-file', join(dir, 'missing-dir', 'x.csv')], { cwd: dir });
   assert.equal(code, 1);
-  assert.match(output, /error: pipeline failed to start: .*missing-dir/);
+  assert.match(output, /error: plugins\.csv\.output_path: the directory of ".*missing-dir\/x\.csv" does not exist/);
 });
 
 test('usage errors exit 2 and --help / --version exit 0', async (t) => {
