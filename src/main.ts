@@ -2,7 +2,7 @@
 // alumet-agent's command line (main thread): turns argv into a command, runs it, prints user errors as one
 // line, and is the only place that calls process.exit.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs, HELP_TEXT, type CliCommand } from './agent/cli-args.js';
 import { ConfigError, UsageError } from './agent/config/errors.js';
 import { loadConfig, generateDefaultConfig, type LoadedConfig } from './agent/config/loader.js';
@@ -74,6 +74,7 @@ async function main(argv: string[]): Promise<number> {
       log.info(`default configuration file written to: ${cmd.options.config}`);
       return 0;
     case 'config-validate': {
+      if (!existsSync(cmd.options.config)) throw new ConfigError(`${cmd.options.config}: the config file does not exist; create it or run "alumet-agent config regen"`);
       const loaded = load(cmd, { noDefaultConfig: true });
       process.stdout.write(`${loaded.path}: valid; enabled plugins: ${loaded.plugins.map((p) => p.plugin.name).join(', ') || '(none)'}\n`);
       return 0;
@@ -85,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       const loaded = load(cmd);
+      if (loaded.generated) log.info(`default configuration file written to: ${loaded.path}`);
       process.stdout.write(`Enabled plugins:\n${loaded.plugins.map((p) => `- ${p.plugin.name} v${p.plugin.version}\n`).join('')}`);
       process.stdout.write(`Disabled plugins:\n${loaded.disabled.map((n) => `- ${n}\n`).join('')}`);
       return 0;

@@ -92,7 +92,8 @@ export class Agent {
     }
     const enabled = this.#opts.plugins.map((p) => p.plugin.name);
     this.#log.info(`enabled plugins: ${enabled.join(', ') || '(none)'}; disabled: ${this.#opts.disabled.join(', ') || '(none)'}`);
-    this.#log.info(`${this.registry.size} metrics registered:\n${this.registry.all().map(describeMetric).join('\n')}`);
+    this.#log.info(`${this.registry.size} metrics registered (the list is logged at debug level)`);
+    this.#log.debug(`metrics:\n${this.registry.all().map(describeMetric).join('\n')}`);
     const count = (k: string): number => decls.filter((d) => d.kind === k).length;
     this.#log.info(`${count('source')} sources, ${count('transform')} transforms, ${count('output')} outputs`);
     if (count('output') === 0) this.#log.warn('no output is enabled: measurements will be discarded');

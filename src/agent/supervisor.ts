@@ -380,7 +380,9 @@ export class Supervisor implements ControlTarget {
         return;
       }
       case 'ended':
-        this.#log.info(`${r.name} ended: ${e.reason}`);
+        // A process or cgroup that goes is routine (hundreds a minute on a busy host): debug level.
+        if (r.decl.runtime) this.#log.debug(`${r.name} ended: ${e.reason}`);
+        else this.#log.info(`${r.name} ended: ${e.reason}`);
         if (this.isShuttingDown) return;
         if (r.decl.runtime) void this.#removeRuntimeSource(r);
         else void this.#applyOne(r, { type: 'stop' }).catch(() => undefined);
