@@ -23,6 +23,7 @@ function load(cmd: CliCommand, opts: { noDefaultConfig?: boolean } = {}): Loaded
     plugins: PLUGINS,
     only: o.plugins,
     outputFile: o.outputFile,
+    rustFlags: o.rustFlags,
   });
 }
 
@@ -30,6 +31,7 @@ async function runAgent(cmd: CliCommand, log: Logger, pretty: boolean): Promise<
   const loaded = load(cmd);
   if (loaded.generated) log.info(`default configuration file written to: ${loaded.path}`);
   log.info(`starting alumet-agent v${VERSION} with config ${loaded.path}`);
+  for (const note of loaded.notes) log.info(note);
   const agent = new Agent({ ...loaded, log, logLevel: cmd.options.logLevel, pretty });
 
   let signals = 0;
@@ -74,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'config-validate': {
       const loaded = load(cmd, { noDefaultConfig: true });
+      for (const note of loaded.notes) log.info(note);
       process.stdout.write(`${loaded.path}: valid; enabled plugins: ${loaded.plugins.map((p) => p.plugin.name).join(', ') || '(none)'}\n`);
       return 0;
     }
