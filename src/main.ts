@@ -24,6 +24,7 @@ function load(cmd: CliCommand, opts: { noDefaultConfig?: boolean } = {}): Loaded
     plugins: PLUGINS,
     only: o.plugins,
     outputFile: o.outputFile,
+    rustFlags: o.rustFlags,
   });
 }
 
@@ -31,6 +32,7 @@ async function runAgent(cmd: CliCommand, log: Logger, pretty: boolean): Promise<
   const loaded = load(cmd);
   if (loaded.generated) log.info(`default configuration file written to: ${loaded.path}`);
   log.info(`starting alumet-agent v${VERSION} with config ${loaded.path}`);
+  for (const note of loaded.notes) log.info(note);
   const agent = new Agent({ ...loaded, log, logLevel: cmd.options.logLevel, pretty });
 
   let signals = 0;
@@ -76,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
     case 'config-validate': {
       if (!existsSync(cmd.options.config)) throw new ConfigError(`${cmd.options.config}: the config file does not exist; create it or run "alumet-agent config regen"`);
       const loaded = load(cmd, { noDefaultConfig: true });
+      for (const note of loaded.notes) log.info(note);
       process.stdout.write(`${loaded.path}: valid; enabled plugins: ${loaded.plugins.map((p) => p.plugin.name).join(', ') || '(none)'}\n`);
       return 0;
     }
