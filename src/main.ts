@@ -2,11 +2,12 @@
 // alumet-agent's command line (main thread): turns argv into a command, runs it, prints user errors as one
 // line, and is the only place that calls process.exit.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs, HELP_TEXT, type CliCommand } from './agent/cli-args.js';
 import { ConfigError, UsageError } from './agent/config/errors.js';
 import { loadConfig, generateDefaultConfig, type LoadedConfig } from './agent/config/loader.js';
-import { Agent, StartupError } from './agent/agent.js';
+import { Agent } from './agent/agent.js';
+import { StartupError } from './agent/startup-error.js';
 import { runChild, ChildError } from './agent/exec.js';
 import { createLogger, type Logger } from './protocol/logging.js';
 import { sendControlLine, ControlUnavailable } from './control/client.js';
@@ -24,6 +25,7 @@ function load(cmd: CliCommand, opts: { noDefaultConfig?: boolean } = {}): Loaded
     plugins: PLUGINS,
     only: o.plugins,
     outputFile: o.outputFile,
+    rustFlags: o.rustFlags,
   });
 }
 
@@ -31,6 +33,7 @@ async function runAgent(cmd: CliCommand, log: Logger, pretty: boolean): Promise<
   const loaded = load(cmd);
   if (loaded.generated) log.info(`default configuration file written to: ${loaded.path}`);
   log.info(`starting alumet-agent v${VERSION} with config ${loaded.path}`);
+  for (const note of loaded.notes) log.info(note);
   const agent = new Agent({ ...loaded, log, logLevel: cmd.options.logLevel, pretty });
 
   let signals = 0;
@@ -74,7 +77,9 @@ async function main(argv: string[]): Promise<number> {
       log.info(`default configuration file written to: ${cmd.options.config}`);
       return 0;
     case 'config-validate': {
+      if (!existsSync(cmd.options.config)) throw new ConfigError(`${cmd.options.config}: the config file does not exist; create it or run "alumet-agent config regen"`);
       const loaded = load(cmd, { noDefaultConfig: true });
+      for (const note of loaded.notes) log.info(note);
       process.stdout.write(`${loaded.path}: valid; enabled plugins: ${loaded.plugins.map((p) => p.plugin.name).join(', ') || '(none)'}\n`);
       return 0;
     }
@@ -85,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       const loaded = load(cmd);
+      if (loaded.generated) log.info(`default configuration file written to: ${loaded.path}`);
       process.stdout.write(`Enabled plugins:\n${loaded.plugins.map((p) => `- ${p.plugin.name} v${p.plugin.version}\n`).join('')}`);
       process.stdout.write(`Disabled plugins:\n${loaded.disabled.map((n) => `- ${n}\n`).join('')}`);
       return 0;

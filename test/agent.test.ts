@@ -129,7 +129,7 @@ test('start-up errors exit 1 with one line: a csv output_path that cannot be ope
   t.after(() => rmrf(dir));
   const { code, output } = await runAgentToEnd(['--plugins', 'procfs,csv', '--output-file', join(dir, 'missing-dir', 'x.csv')], { cwd: dir });
   assert.equal(code, 1);
-  assert.match(output, /error: pipeline failed to start: .*missing-dir/);
+  assert.match(output, /error: plugins\.csv\.output_path: the directory of ".*missing-dir\/x\.csv" does not exist/);
 });
 
 test('usage errors exit 2 and --help / --version exit 0', async (t) => {
@@ -153,4 +153,24 @@ test('plugins list shows every plugin; --status shows enabled and disabled ones'
   const status = await runAgentToEnd(['--plugins', 'csv', 'plugins', 'list', '--status'], { cwd: dir });
   assert.equal(status.code, 0);
   assert.match(status.output, /Enabled plugins:\n- csv v[\d.]+\nDisabled plugins:\n(- .*\n)*- procfs/);
+});
+
+test('first run: config validate names a missing file, and every command that writes a default config says so', async (t) => {
+  const dir = tempDir();
+  t.after(() => rmrf(dir));
+  const validate = await runAgentToEnd(['config', 'validate'], { cwd: dir });
+  assert.equal(validate.code, 1);
+  assert.match(validate.output, /^error: alumet-config\.toml: the config file does not exist; create it or run "alumet-agent config regen"$/m);
+  assert.doesNotMatch(validate.output, /--no-default-config/, 'no blame on a flag that was not given');
+  assert.ok(!existsSync(join(dir, 'alumet-config.toml')), 'validate writes nothing');
+
+  for (const args of [['plugins', 'list', '--status'], ['--plugins', 'procfs,csv', 'exec', 'true']]) {
+    const config = `c-${args[0]}.toml`;
+    const run = await runAgentToEnd(['--config', config, ...args], { cwd: dir });
+    assert.equal(run.code, 0, run.output);
+    assert.match(run.output, new RegExp(`default configuration file written to: ${config}`), `${args.join(' ')} says it wrote the config`);
+    assert.ok(existsSync(join(dir, config)));
+  }
+  const again = await runAgentToEnd(['--config', 'c-plugins.toml', 'plugins', 'list', '--status'], { cwd: dir });
+  assert.doesNotMatch(again.output, /default configuration file written/, 'only when it writes one');
 });

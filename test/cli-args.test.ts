@@ -142,7 +142,8 @@ test('bad usage is a UsageError that says what is wrong, with a usage hint', () 
 test('the help text lists every command and option', () => {
   for (const word of ['run', 'exec', 'watch', 'config regen', 'config validate', 'plugins list', 'control', 'help',
     '--config', 'ALUMET_CONFIG', '--no-default-config', '--config-override', '--plugins', '--output-file', '--log-level',
-    '--ignore-exit-code', '--status', '--socket', '-h, --help', '-V, --version']) {
+    '--ignore-exit-code', '--status', '--socket', '-h, --help', '-V, --version', '--max-update-interval', '--source-channel-size',
+    '--normal-worker-threads', 'ALUMET_NORMAL_THREADS', '--priority-worker-threads', 'ALUMET_PRIORITY_THREADS', '--relay-out', '--relay-in']) {
     assert.ok(HELP_TEXT.includes(word), `help text lacks ${word}`);
   }
   assert.ok(HELP_TEXT.split('\n').every((l) => l.length <= 110), 'a help line is too long');

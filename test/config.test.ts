@@ -211,10 +211,10 @@ test('each config mistake is reported with file, line, key and what would be val
     },
     {
       name: 'unknown top-level keys',
-      toml: 'max_update_interval = "2s"\n[plugin.csv]\n',
+      toml: 'verbose = true\n[plugin.csv]\n',
       expect: [
-        'FILE:1: max_update_interval: unknown top-level key (valid: [pipeline] and [plugins.NAME] tables)',
-        'FILE:2: plugin: unknown top-level key; did you mean "plugins"? (valid: [pipeline] and [plugins.NAME] tables)',
+        'FILE:1: verbose: unknown top-level key (valid: [pipeline] and [plugins.NAME] tables, and the Rust agent\'s max_update_interval and source_channel_size)',
+        'FILE:2: plugin: unknown top-level key; did you mean "plugins"? (valid: [pipeline] and [plugins.NAME] tables, and the Rust agent\'s max_update_interval and source_channel_size)',
       ],
     },
     {

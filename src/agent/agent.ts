@@ -13,6 +13,8 @@ import type { AnyPlugin, ControlSocketOptions, PluginStartContext } from './plug
 import { MetricRegistry, describeMetric } from './metric-registry.js';
 import type { ElementDecl } from './element-record.js';
 import { Supervisor } from './supervisor.js';
+import { OutputFiles } from './output-files.js';
+import { StartupError } from './startup-error.js';
 
 export interface AgentOptions {
   plugins: ReadonlyArray<{ plugin: AnyPlugin; config: unknown }>;
@@ -21,11 +23,6 @@ export interface AgentOptions {
   log: Logger;
   logLevel: string;
   pretty: boolean;
-}
-
-/** A problem that stops start-up: printed as one line, exit code 1. */
-export class StartupError extends Error {
-  override readonly name = 'StartupError';
 }
 
 const ms = (d: string): number => Number(parseDuration(d) / 1_000_000n);
@@ -39,10 +36,16 @@ export class Agent {
   #stopped: Promise<void> | undefined;
   #onStopped: Array<() => void> = [];
   #memoryTimer: NodeJS.Timeout | undefined;
+  /** Plugins whose start was called, to stop them in any case. */
+  readonly #started: AnyPlugin[] = [];
+  readonly #outputFiles: OutputFiles;
+  /** Resolves true once the pipeline runs (false if start-up failed): control lines wait for it. */
+  readonly #ready = deferred<boolean>();
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
     this.#log = opts.log;
+    this.#outputFiles = new OutputFiles(opts.log);
     const p = opts.pipeline;
     this.supervisor = new Supervisor({
       log: opts.log,
@@ -60,52 +63,84 @@ export class Agent {
     });
   }
 
+  /**
+   * Starts the agent. Everything that can fail without harm comes first — plugins start (and claim their
+   * output files), the control socket is bound — and only then does the pipeline start, whose outputs open
+   * their files last of all: a start-up that fails leaves every file it found as it was.
+   */
   async start(): Promise<void> {
+    try {
+      await this.#start();
+    } catch (e) {
+      await this.#abortStart();
+      throw e;
+    }
+  }
+
+  async #start(): Promise<void> {
     const decls: ElementDecl[] = [];
     let control: ControlSocketOptions | undefined;
     for (const { plugin, config } of this.#opts.plugins) {
       const ctx = this.#startContext(plugin, decls, (o) => (control = o));
       try {
+        this.#started.push(plugin);
         await plugin.start(config, ctx);
       } catch (e) {
+        if (e instanceof StartupError) throw e;
         throw new StartupError(`plugin ${plugin.name} v${plugin.version} failed to start: ${(e as Error).message}`);
       }
     }
     const enabled = this.#opts.plugins.map((p) => p.plugin.name);
     this.#log.info(`enabled plugins: ${enabled.join(', ') || '(none)'}; disabled: ${this.#opts.disabled.join(', ') || '(none)'}`);
-    this.#log.info(`${this.registry.size} metrics registered:\n${this.registry.all().map(describeMetric).join('\n')}`);
+    this.#log.info(`${this.registry.size} metrics registered (the list is logged at debug level)`);
+    this.#log.debug(`metrics:\n${this.registry.all().map(describeMetric).join('\n')}`);
     const count = (k: string): number => decls.filter((d) => d.kind === k).length;
     this.#log.info(`${count('source')} sources, ${count('transform')} transforms, ${count('output')} outputs`);
     if (count('output') === 0) this.#log.warn('no output is enabled: measurements will be discarded');
 
+    if (control !== undefined) await this.#listen(control);
+
     try {
       await this.supervisor.start(decls, this.registry.all());
     } catch (e) {
-      await this.supervisor.stopAll();
       throw new StartupError(`pipeline failed to start: ${(e as Error).message}`);
     }
     for (const d of decls) {
       const period = d.pollNs === undefined ? '' : ` (every ${formatDuration(d.pollNs)})`;
       this.#log.info(`started ${d.kind}/${d.plugin}/${d.element}${period}`);
     }
-
-    if (control !== undefined) {
-      this.#server = new SocketServer({
-        path: control.socketPath,
-        mode: control.socketMode,
-        dispatcher: new ControlDispatcher(this.supervisor),
-        log: this.#log.child({ element: 'socket-control' }),
-      });
-      try {
-        await this.#server.start();
-      } catch (e) {
-        await this.supervisor.stopAll();
-        throw new StartupError(`socket-control: ${(e as Error).message}`);
-      }
-      this.#log.info(`control socket listening on ${control.socketPath}`);
-    }
+    this.#ready.resolve(true);
     this.#log.info('agent is ready');
     this.#startMemoryLog();
+  }
+
+  /** Binds the control socket; lines that arrive before the pipeline is up wait for it. */
+  async #listen(control: ControlSocketOptions): Promise<void> {
+    const dispatcher = new ControlDispatcher(this.supervisor);
+    const ready = this.#ready.promise;
+    this.#server = new SocketServer({
+      path: control.socketPath,
+      mode: control.socketMode,
+      dispatcher: {
+        handleLine: async (line) => ((await ready) ? dispatcher.handleLine(line) : { data: [], status: 'error: the agent failed to start' }),
+      },
+      log: this.#log.child({ element: 'socket-control' }),
+    });
+    try {
+      await this.#server.start();
+    } catch (e) {
+      throw new StartupError(`socket-control: ${(e as Error).message}`);
+    }
+    this.#log.info(`control socket listening on ${control.socketPath}`);
+  }
+
+  /** Undoes a start-up that failed: workers end, plugins stop, the socket and the output-file claims go. */
+  async #abortStart(): Promise<void> {
+    this.#ready.resolve(false);
+    await this.supervisor.stopAll();
+    await this.#stopPlugins();
+    await this.#server?.close();
+    this.#outputFiles.releaseAll();
   }
 
   /**
@@ -135,16 +170,21 @@ export class Agent {
   async #stop(): Promise<void> {
     clearInterval(this.#memoryTimer);
     await this.supervisor.stopAll();
-    for (const { plugin } of this.#opts.plugins) {
+    await this.#stopPlugins();
+    await this.#server?.close();
+    this.#outputFiles.releaseAll();
+    this.#log.info('agent stopped');
+    for (const resolve of this.#onStopped.splice(0)) resolve();
+  }
+
+  async #stopPlugins(): Promise<void> {
+    for (const plugin of this.#started.splice(0)) {
       try {
         await plugin.stop?.();
       } catch (e) {
         this.#log.error(`plugin ${plugin.name} failed to stop: ${(e as Error).message}`);
       }
     }
-    await this.#server?.close();
-    this.#log.info('agent stopped');
-    for (const resolve of this.#onStopped.splice(0)) resolve();
   }
 
   #startContext(plugin: AnyPlugin, decls: ElementDecl[], serveControl: (o: ControlSocketOptions) => void): PluginStartContext {
@@ -162,7 +202,14 @@ export class Agent {
         add('source', name, module, config, parseDuration(trigger.poll_interval), trigger.flush_interval === undefined ? undefined : parseDuration(trigger.flush_interval)),
       transform: (name, module, config) => add('transform', name, module, config),
       output: (name, module, config) => add('output', name, module, config),
+      claimOutputFile: (path, key) => this.#outputFiles.claim(path, `plugins.${plugin.name}.${key}`),
       serveControl,
     };
   }
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
 }

@@ -3,6 +3,7 @@
 
 import { closest } from '../protocol/suggest.js';
 import { UsageError } from './config/errors.js';
+import { RUST_FLAGS, type RustFlag, type RustFlagName } from './config/rust-compat.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -20,6 +21,11 @@ export interface GlobalOptions {
   /** `--output-file`: sets `plugins.csv.output_path`. */
   outputFile?: string;
   logLevel: LogLevel;
+  /**
+   * Options of the Rust agent's command line (`--max-update-interval`, `--normal-worker-threads`, …), from the
+   * option or its environment variable, one entry per option; absent when none is given. See rust-compat.ts.
+   */
+  rustFlags?: RustFlag[];
 }
 
 export type CliCommand = { options: GlobalOptions } & (
@@ -65,6 +71,15 @@ Options (before or after the command, but not after exec's PROG):
   --plugins NAME,NAME...      Enable exactly these plugins, whatever the config says
   --output-file PATH          Write the CSV output to PATH (sets plugins.csv.output_path)
   --log-level LEVEL           ${LOG_LEVELS.join(', ')} [default: info]
+  --normal-worker-threads N   Threads of the pool shared by the run-time sources (sets [pipeline]
+                              pool_threads) [env: ALUMET_NORMAL_THREADS]
+  --max-update-interval DURATION, --source-channel-size N,
+  --priority-worker-threads N [env: ALUMET_PRIORITY_THREADS]
+                              Options of the Rust agent, accepted with no effect here (an info line
+                              says why)
+  --relay-out ADDR, --relay-in ADDR
+                              Set plugins.relay-client.relay_server / plugins.relay-server.address;
+                              those plugins of the Rust agent are not in this build
   -h, --help                  Show this help
   -V, --version               Show the version
 
@@ -101,6 +116,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   '--plugins': { value: 'NAME,NAME...' },
   '--output-file': { value: 'PATH' },
   '--log-level': { value: 'LEVEL' },
+  ...Object.fromEntries(Object.entries(RUST_FLAGS).map(([name, spec]) => [name, { value: spec.value }])),
   '--help': {},
   '-h': {},
   '--version': {},
@@ -123,6 +139,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     configOverrides: [],
     logLevel: 'info',
   };
+  const rustFlags = new Map<RustFlagName, RustFlag>();
   const positionals: string[] = [];
   /** Command-specific options seen, to check once the command is known. */
   const local = new Map<string, string | true>();
@@ -210,9 +227,22 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
         break;
       }
       default:
-        local.set(name, value ?? true);
+        if (Object.hasOwn(RUST_FLAGS, name)) {
+          // Given twice, the last one wins.
+          const flag = name as RustFlagName;
+          rustFlags.set(flag, { name: flag, value: rustValue(flag, flag, value!), from: flag });
+        } else {
+          local.set(name, value ?? true);
+        }
     }
   }
+  // An option wins over its environment variable.
+  for (const [name, spec] of Object.entries(RUST_FLAGS) as Array<[RustFlagName, (typeof RUST_FLAGS)[RustFlagName]]>) {
+    const text = spec.env === undefined ? undefined : env[spec.env];
+    if (rustFlags.has(name) || text === undefined || text === '') continue;
+    rustFlags.set(name, { name, value: rustValue(name, spec.env!, text), from: spec.env! });
+  }
+  if (rustFlags.size > 0) options.rustFlags = [...rustFlags.values()];
 
   const command = positionals[0] ?? 'run';
   for (const name of local.keys()) {
@@ -270,6 +300,16 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
       const hint = closest(command, COMMANDS);
       throw new UsageError(`unknown command ${JSON.stringify(command)}${hint ? `; did you mean ${hint}?` : ''} (commands: ${COMMANDS.join(', ')})`, usage());
     }
+  }
+}
+
+/** The checked value of a Rust agent option; `from` is the option or its environment variable. */
+function rustValue(name: RustFlagName, from: string, text: string): string | number {
+  try {
+    return RUST_FLAGS[name].parse(text);
+  } catch (e) {
+    const what = from === name ? `option ${name}` : `environment variable ${from} (for ${name})`;
+    throw new UsageError(`${what}: ${(e as Error).message}`, usage());
   }
 }
 

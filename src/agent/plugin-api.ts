@@ -28,6 +28,12 @@ export interface PluginStartContext {
   source(name: string, module: URL, config: unknown, trigger: SourceTrigger): void;
   transform(name: string, module: URL, config: unknown): void;
   output(name: string, module: URL, config: unknown): void;
+  /**
+   * Claims a file an output of this plugin will write: checks that its directory exists and is writable and
+   * takes a lock that keeps any other agent from writing it (throws a clear error otherwise). `key` names
+   * the config key in messages. Released when the agent stops.
+   */
+  claimOutputFile(path: string, key: string): void;
   /** Serves the control protocol on a Unix socket (the socket-control plugin); started before "agent is ready". */
   serveControl(options: ControlSocketOptions): void;
 }

@@ -109,7 +109,9 @@ export class Supervisor implements ControlTarget {
     for (const slot of this.#topology.all()) {
       for (const to of this.#topology.downstreamOf(slot)) await this.#connect(slot, to);
     }
-    for (const slot of this.#topology.sources) await slot.handle.call('start', (c) => c.start(), this.#opts.controlTimeoutMs);
+    // Outputs open their files only now, when every element has been created: nothing is truncated or
+    // written by a start-up that fails.
+    for (const slot of [...this.#topology.outputs, ...this.#topology.sources]) await slot.handle.call('start', (c) => c.start(), this.#opts.controlTimeoutMs);
     // Run-time sources added meanwhile (by a watcher's first poll) get their state when they are placed.
     for (const r of this.#records.values()) if (!r.decl.runtime) r.state = r.desired === 'paused' ? 'paused' : 'running';
   }
@@ -378,7 +380,9 @@ export class Supervisor implements ControlTarget {
         return;
       }
       case 'ended':
-        this.#log.info(`${r.name} ended: ${e.reason}`);
+        // A process or cgroup that goes is routine (hundreds a minute on a busy host): debug level.
+        if (r.decl.runtime) this.#log.debug(`${r.name} ended: ${e.reason}`);
+        else this.#log.info(`${r.name} ended: ${e.reason}`);
         if (this.isShuttingDown) return;
         if (r.decl.runtime) void this.#removeRuntimeSource(r);
         else void this.#applyOne(r, { type: 'stop' }).catch(() => undefined);

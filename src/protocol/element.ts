@@ -68,8 +68,15 @@ export interface Transform {
   finish?(): void | Promise<void>;
 }
 
-/** An output: writes each batch, in order. Once `write` resolves the batch is done with. */
+/**
+ * An output: writes each batch, in order. Once `write` resolves the batch is done with.
+ *
+ * `create` only checks and acquires what can fail without harm (a port, a connection); whatever creates,
+ * truncates or writes a file waits for `open`, which the agent calls once the whole pipeline has started,
+ * so that a start-up failure anywhere leaves the user's files as they were.
+ */
 export interface Output {
+  open?(): void | Promise<void>;
   write(batch: Batch): void | Promise<void>;
   close?(): void | Promise<void>;
 }

@@ -66,8 +66,8 @@ export interface WorkerControl {
   ping(): string;
   addElement(spec: ElementSpec): Promise<void>;
   removeElement(id: number): Promise<void>;
-  /** Starts the elements (after the supervisor has wired their links). */
-  start(): void;
+  /** Starts the elements (after the supervisor has wired their links): outputs open, sources begin polling. */
+  start(): Promise<void>;
   pause(id: number): Promise<void>;
   resume(id: number): Promise<void>;
   /** Source: final flush, end its links. Output: drain what is queued, close. Resolves when done. */

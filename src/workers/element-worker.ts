@@ -103,9 +103,12 @@ const control: WorkerControl = {
     if (a instanceof SourceActor) await a.stop();
     actors.delete(id);
   },
-  start() {
+  async start() {
     started = true;
-    for (const a of actors.values()) if (a instanceof SourceActor) a.start();
+    for (const a of actors.values()) {
+      if (a instanceof SourceActor) a.start();
+      else if (a instanceof OutputActor) await a.open();
+    }
   },
   async pause(id) {
     await actor(id).pause();

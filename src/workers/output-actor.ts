@@ -22,6 +22,7 @@ export class OutputActor {
   readonly #events: ActorEvents;
   readonly #backlogLimit: number;
   #output: Output | undefined;
+  #opened = false;
   /** Batches received and not yet written; acknowledged upstream once written (or once held in backlog). */
   #queue: Array<{ batch: Batch; ack: () => void }> = [];
   #backlog: Batch[] = [];
@@ -56,6 +57,14 @@ export class OutputActor {
 
   async init(ctx: ElementContext = this.#ctx): Promise<void> {
     this.#output = await this.#module.create(this.spec.config, ctx);
+    // A replacement for an output that was running opens at once; a first start waits for the pipeline.
+    if (ctx.isRestart) await this.open();
+  }
+
+  /** Lets the output create or write its files: called once the whole pipeline has started. */
+  async open(): Promise<void> {
+    this.#opened = true;
+    await this.#output?.open?.();
   }
 
   get #holding(): boolean {
@@ -80,7 +89,7 @@ export class OutputActor {
 
   async restart(): Promise<void> {
     await this.#closeOutput();
-    await this.init({ ...this.#ctx, isRestart: true });
+    await this.init({ ...this.#ctx, isRestart: this.#opened });
     this.#failed = false;
     void this.#pump();
   }

@@ -1,6 +1,6 @@
 // Loads alumet-config.toml: generate if missing, substitute ${VAR}, parse, merge the command-line overrides,
-// check [pipeline] and each enabled plugin, and report every problem at once with file, line and key. Main
-// thread. Over 400 lines because all steps feed one problem list placed on file lines at the end (Locator).
+// check [pipeline] and each enabled plugin (and what a Rust agent's config may hold: rust-compat.ts), and
+// report every problem at once with file, line and key. Main thread. Over 400 lines because all steps feed one problem list placed on file lines at the end (Locator).
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify, TomlError } from 'smol-toml';
@@ -9,6 +9,7 @@ import { closest, editDistance } from '../../protocol/suggest.js';
 import { ConfigError } from './errors.js';
 import { Problems, tomlNumber } from './schema.js';
 import { pipelineSchema, PIPELINE_KEY_NOTES, type PipelineSettings } from './pipeline-settings.js';
+import { GENERAL_KEYS, RUST_FLAGS, flagNote, generalKeyNote, isRustOnlyPlugin, type GeneralKey, type RustFlag } from './rust-compat.js';
 
 /** Plugins whose default table says `enabled = false`: they need hardware, a server, or are for tests. */
 export const DISABLED_BY_DEFAULT: ReadonlySet<string> = new Set([
@@ -37,6 +38,8 @@ export interface LoadOptions {
   only?: readonly string[];
   /** `--output-file`: sets `plugins.csv.output_path`, after the overrides. */
   outputFile?: string;
+  /** The Rust agent's options (`--max-update-interval`, …): set their keys after the overrides. See rust-compat.ts. */
+  rustFlags?: readonly RustFlag[];
   /** Environment for `${VAR}`; default `process.env`. */
   env?: NodeJS.ProcessEnv;
 }
@@ -53,6 +56,11 @@ export interface LoadedConfig {
   pipeline: PipelineSettings;
   /** The file was missing and has just been written with the defaults. */
   generated: boolean;
+  /**
+   * Info lines for the caller to log: each top-level key or option of the Rust agent that was accepted but
+   * has no effect here, and why.
+   */
+  notes: string[];
 }
 
 type Table = Record<string, unknown>;
@@ -105,17 +113,34 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
     mergeInto(root, table, [], '--config-override', origins);
   }
   if (opts.outputFile !== undefined) setOutputFile(root, opts.outputFile, plugins, problems, origins);
+  const notes: string[] = [];
+  for (const flag of opts.rustFlags ?? []) {
+    const spec = RUST_FLAGS[flag.name];
+    if (spec.key !== undefined) setKey(root, spec.key, flag.value, flag.from, origins);
+    else notes.push(flagNote(flag, spec.why ?? 'it has no equivalent here'));
+  }
 
+  const locator = new Locator(text, path, origins);
+  const general = Object.keys(GENERAL_KEYS);
   for (const key of Object.keys(root)) {
     if (key === 'plugins' || key === 'pipeline') continue;
-    const hint = closest(key, ['plugins', 'pipeline']);
-    problems.add(key, `unknown top-level key${hint ? `; did you mean "${hint}"?` : ''} (valid: [pipeline] and [plugins.NAME] tables)`);
+    if (general.includes(key)) {
+      // A key of the Rust agent: checked like any other, then accepted with a note saying it does nothing here.
+      const before = problems.list.length;
+      const value = GENERAL_KEYS[key as GeneralKey].parse(root[key], key, problems);
+      if (problems.list.length === before) notes.push(generalKeyNote(key as GeneralKey, value, locator.of(key).where));
+      continue;
+    }
+    const hint = closest(key, ['plugins', 'pipeline', ...general]);
+    problems.add(
+      key,
+      `unknown top-level key${hint ? `; did you mean "${hint}"?` : ''} (valid: [pipeline] and [plugins.NAME] tables, and the Rust agent's ${general.join(' and ')})`,
+    );
   }
   const pipeline = pipelineSchema.parse(root['pipeline'] ?? {}, 'pipeline', problems);
   const selected = extractPlugins(root['plugins'], plugins, opts.only, problems);
 
   if (problems.problems.length > 0) {
-    const locator = new Locator(text, path, origins);
     const lines = problems.problems.map((p) => {
       if (p.origin !== undefined) return { line: Infinity, text: `${p.origin ? `${p.origin}: ` : ''}${p.message}` };
       const at = locator.of(p.path);
@@ -128,7 +153,7 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
       `invalid configuration in ${path}`,
     );
   }
-  return { path, generated, pipeline, ...selected };
+  return { path, generated, pipeline, ...selected, notes };
 }
 
 /**
@@ -285,11 +310,25 @@ function setOutputFile(root: Table, file: string, plugins: readonly AnyPlugin[],
     problems.addFrom('--output-file', 'sets plugins.csv.output_path, but this agent has no csv plugin');
     return;
   }
-  const section = root['plugins'];
-  // Leave a misshapen [plugins] or [plugins.csv] alone: extractPlugins reports it.
-  if (section !== undefined && (!isTable(section) || (section['csv'] !== undefined && !isTable(section['csv'])))) return;
   // Creating [plugins.csv] when the file has none enables csv, which is what asking for an output file means.
-  mergeInto(root, { plugins: { csv: { output_path: file } } }, [], '--output-file', origins);
+  setKey(root, ['plugins', 'csv', 'output_path'], file, '--output-file', origins);
+}
+
+/**
+ * Sets the key at `path` (creating the tables above it) from a command-line option named `origin`. A table
+ * on the way that is something else is left alone: the checks that follow report it.
+ */
+function setKey(root: Table, path: readonly string[], value: unknown, origin: string, origins: Map<string, string>): void {
+  let at: unknown = root;
+  for (const key of path.slice(0, -1)) {
+    if (!isTable(at)) return;
+    at = at[key];
+    if (at === undefined) break;
+  }
+  if (at !== undefined && !isTable(at)) return;
+  let update: Table = { [path[path.length - 1]!]: value };
+  for (const key of path.slice(0, -1).reverse()) update = { [key]: update };
+  mergeInto(root, update, [], origin, origins);
 }
 
 /** Checks `--plugins` names; returns the known ones. */
@@ -304,6 +343,7 @@ function checkNames(names: readonly string[], plugins: readonly AnyPlugin[], pro
 }
 
 function unknownPlugin(name: string, known: readonly string[]): string {
+  if (isRustOnlyPlugin(name, known)) return `"${name}" is a plugin of the Rust agent that is not available in this build (available: ${known.join(', ')})`;
   const hint = closest(name, known);
   return `unknown plugin ${JSON.stringify(name)}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ''} (available: ${known.join(', ')})`;
 }
@@ -320,10 +360,12 @@ function extractPlugins(
   if (section !== undefined && !isTable(section)) {
     problems.add('plugins', `expected a table of [plugins.NAME] tables, got ${describe(section)}`);
   } else if (section !== undefined) {
+    const known = [...byName.keys()];
     for (const [name, value] of Object.entries(section)) {
       const path = `plugins.${name}`;
-      if (!byName.has(name)) {
-        problems.add(path, unknownPlugin(name, [...byName.keys()]));
+      const rustOnly = isRustOnlyPlugin(name, known);
+      if (!byName.has(name) && !rustOnly) {
+        problems.add(path, unknownPlugin(name, known));
         continue;
       }
       if (!isTable(value)) {
@@ -333,6 +375,14 @@ function extractPlugins(
       const { enabled, ...rest } = value;
       if (enabled !== undefined && typeof enabled !== 'boolean') {
         problems.add(`${path}.enabled`, `expected a boolean (true or false), got ${describe(enabled)}`);
+      }
+      if (rustOnly) {
+        // A Rust agent's config may keep the tables of plugins this build lacks: fine while they are disabled,
+        // or while --plugins chooses the plugins (the Rust agent ignores the tables --plugins leaves out).
+        if ((enabled === undefined || enabled === true) && only === undefined) {
+          problems.add(path, `${unknownPlugin(name, known)}; write enabled = false in [${path}], or remove the table`);
+        }
+        continue;
       }
       tables.set(name, rest);
       if (enabled !== false) enabledInFile.add(name);

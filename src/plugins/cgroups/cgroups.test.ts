@@ -408,7 +408,8 @@ test('cgroups start: metrics in their true units, shared with procfs, and the wa
   const p = fakeStart(registry);
   await procfs.start(procfs.config.parse({ kernel: { enabled: false }, memory: { enabled: false }, network: { enabled: false } }, 'plugins.procfs', new Problems()), p.ctx);
   const c = fakeStart(registry);
-  await cgroups.start(parseConfig({ flush_interval: '10s', refresh_interval: '1s', root: '/somewhere' }).config, c.ctx);
+  const root = join(TESTDATA, 'v2');
+  await cgroups.start(parseConfig({ flush_interval: '10s', refresh_interval: '1s', root }).config, c.ctx);
 
   const expected: Array<[string, 'u64' | 'f64', string]> = [
     ['cpu_time_delta', 'u64', 'nanos'],
@@ -441,7 +442,7 @@ test('cgroups start: metrics in their true units, shared with procfs, and the wa
     [['cgroup-watcher', { poll_interval: '1s' }]],
   );
   const config = c.sources[0]!.config as CgroupWatcherConfig;
-  assert.equal(config.root, '/somewhere');
+  assert.equal(config.root, root);
   assert.equal(config.poll_interval, '5s');
   assert.equal(config.flush_interval, '10s');
   assert.match(c.sources[0]!.module.pathname, /\/cgroups\/watcher\.js$/);
@@ -449,4 +450,10 @@ test('cgroups start: metrics in their true units, shared with procfs, and the wa
   const disabled = fakeStart(new MetricRegistry());
   await cgroups.start(parseConfig({ disable_sources: true }).config, disabled.ctx);
   assert.equal(disabled.sources.length, 0);
+
+  // No cgroupfs where the config says: a start-up error that names the directory, not an agent measuring nothing.
+  await assert.rejects(
+    async () => cgroups.start(parseConfig({ root: join(TESTDATA, 'no-such-mount') }).config, fakeStart(new MetricRegistry()).ctx),
+    /root ".*no-such-mount" is not a directory: is cgroupfs mounted\?/,
+  );
 });

@@ -1,6 +1,7 @@
 // The cgroups plugin (Alumet's raw cgroups, v2): one run-time source per cgroup, found and followed by the
 // `cgroup-watcher`. Main thread: config schema, metric registration, and the watcher's start.
 
+import { statSync } from 'node:fs';
 import { definePlugin } from '../../agent/plugin-api.js';
 import { t, type Infer } from '../../agent/config/schema.js';
 import type { CgroupMetrics } from './cgroup.js';
@@ -34,6 +35,9 @@ export default definePlugin<CgroupsConfig>({
       ctx.log.info({}, 'cgroups: disable_sources = true, so no cgroup is measured (this agent has no cgroup observer that would use the plugin otherwise)');
       return;
     }
+    if (!isDirectory(config.root)) {
+      throw new Error(`root ${JSON.stringify(config.root)} is not a directory: is cgroupfs mounted? Set plugins.cgroups.root to its mount point`);
+    }
     const u64 = (name: string, unit: string, description: string) => ctx.metric(name, { type: 'u64', unit, description });
     const f64 = (name: string, unit: string, description: string) => ctx.metric(name, { type: 'f64', unit, description });
     // cpu_time_delta, cpu_percent and memory_usage are procfs's too: same name, unit and type, so one id.
@@ -64,3 +68,11 @@ export default definePlugin<CgroupsConfig>({
     ctx.source('cgroup-watcher', new URL('./watcher.js', import.meta.url), watcher, { poll_interval: config.refresh_interval });
   },
 });
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

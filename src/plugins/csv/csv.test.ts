@@ -77,10 +77,17 @@ function configFor(path: string, overrides: Partial<CsvOutputConfig> = {}): CsvO
   return { ...(plugin.config.defaultValue() as CsvOutputConfig), output_path: path, ...overrides };
 }
 
-/** Runs the output in this thread: create, write each batch, close; returns the file's text. */
+/** Creates the output and opens it, as the worker host does once the pipeline has started. */
+async function openOutput(config: CsvOutputConfig, ctx: ElementContext): Promise<Output> {
+  const out = await outputModule.create(config, ctx);
+  await out.open?.();
+  return out;
+}
+
+/** Runs the output in this thread: create, open, write each batch, close; returns the file's text. */
 async function writeAll(t: TestContext, batches: Batch[], overrides: Partial<CsvOutputConfig> = {}, metrics = METRICS): Promise<string> {
   const path = join(tempDir(t), 'out.csv');
-  const out: Output = await outputModule.create(configFor(path, overrides), fakeContext(metrics).ctx);
+  const out = await openOutput(configFor(path, overrides), fakeContext(metrics).ctx);
   for (const b of batches) await out.write(b);
   await out.close?.();
   return readFileSync(path, 'utf8');
@@ -132,12 +139,14 @@ test('an unknown key is refused with a suggestion', () => {
 
 test('start declares one output element loaded from output.js', async () => {
   const outputs: [string, URL, unknown][] = [];
+  const claimed: [string, string][] = [];
   const ctx = {
     log: fakeContext().ctx.log,
     metric: () => assert.fail('csv registers no metric'),
     source: () => assert.fail('csv has no source'),
     transform: () => assert.fail('csv has no transform'),
     output: (name: string, module: URL, config: unknown) => void outputs.push([name, module, config]),
+    claimOutputFile: (path: string, key: string) => void claimed.push([path, key]),
     serveControl: () => assert.fail('csv serves no control socket'),
   };
   const cfg = plugin.config.defaultValue();
@@ -146,6 +155,7 @@ test('start declares one output element loaded from output.js', async () => {
   assert.equal(outputs[0]![0], 'csv');
   assert.match(outputs[0]![1].href, /\/plugins\/csv\/output\.js$/);
   assert.deepEqual(outputs[0]![2], cfg);
+  assert.deepEqual(claimed, [['alumet-output.csv', 'output_path']], 'the file is claimed before any output opens it');
 });
 
 test('header and rows follow Alumet’s format, with units appended to metric names', async (t) => {
@@ -302,10 +312,15 @@ test('other delimiters: "," with a late "|", and ":" which forces quoting of tim
   );
 });
 
-test('the file is truncated at start; with force_flush each batch is on disk when write returns', async (t) => {
+test('create leaves the file alone; open truncates it; with force_flush each batch is on disk when write returns', async (t) => {
   const path = join(tempDir(t), 'out.csv');
-  writeFileSync(path, 'old content that must go\n'.repeat(100));
+  const old = 'old content that must go\n'.repeat(100);
+  writeFileSync(path, old);
   const out = await outputModule.create(configFor(path), fakeContext().ctx);
+  await assert.rejects(async () => out.write(batchOf([{ metric: 2, value: 0n }])), /is not open for writing/);
+  await out.close?.();
+  assert.equal(readFileSync(path, 'utf8'), old, 'an output closed before it opened changed nothing');
+  await out.open?.();
   assert.equal(readFileSync(path, 'utf8'), '');
   await out.write(batchOf([{ metric: 2, value: 1n }]));
   assert.equal(readFileSync(path, 'utf8').split('\n').length, 3, 'header and one row');
@@ -314,15 +329,15 @@ test('the file is truncated at start; with force_flush each batch is on disk whe
   await out.close?.();
   await out.close?.(); // twice is safe
   assert.equal(readFileSync(path, 'utf8').split('\n').length, 5);
-  await assert.rejects(async () => out.write(batchOf([{ metric: 2, value: 4n }])), /write after close/);
+  await assert.rejects(async () => out.write(batchOf([{ metric: 2, value: 4n }])), /is not open for writing/);
 });
 
 test('a restarted output appends under the existing header instead of truncating the file', async (t) => {
   const path = join(tempDir(t), 'out.csv');
-  const first = await outputModule.create(configFor(path), fakeContext().ctx);
+  const first = await openOutput(configFor(path), fakeContext().ctx);
   await first.write(batchOf([{ metric: 2, value: 1n, attributes: [['b', 'x']] }]));
   await first.close?.();
-  const restarted = await outputModule.create(configFor(path), fakeContext(METRICS, true).ctx);
+  const restarted = await openOutput(configFor(path), fakeContext(METRICS, true).ctx);
   await restarted.write(batchOf([{ metric: 2, value: 2n, attributes: [['b', 'y'], ['c', 'z']] }]));
   await restarted.close?.();
   const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
@@ -333,7 +348,7 @@ test('a restarted output appends under the existing header instead of truncating
 
 test('without force_flush rows are buffered until about 1 MiB, and close writes the rest', async (t) => {
   const path = join(tempDir(t), 'out.csv');
-  const out = await outputModule.create(configFor(path, { force_flush: false }), fakeContext().ctx);
+  const out = await openOutput(configFor(path, { force_flush: false }), fakeContext().ctx);
   await out.write(batchOf([{ metric: 2, value: 1n }]));
   assert.equal(readFileSync(path, 'utf8'), '', 'a small batch stays in memory');
   const big = batchOf(Array.from({ length: 20000 }, (_, i) => ({ metric: 0, value: BigInt(i), attributes: [['pad', 'x'.repeat(40)]] as [string, AttrValue][] })));
@@ -349,7 +364,7 @@ test('without force_flush rows are buffered until about 1 MiB, and close writes 
 test('a metric missing from the table is written as unknown_metric_ID with one warning', async (t) => {
   const path = join(tempDir(t), 'out.csv');
   const { ctx, logs } = fakeContext();
-  const out = await outputModule.create(configFor(path), ctx);
+  const out = await openOutput(configFor(path), ctx);
   const handle = { id: 42, name: 'ghost', type: U64 } as const;
   const b = new BatchBuilder();
   b.push(handle, TS, 1n);
@@ -362,9 +377,9 @@ test('a metric missing from the table is written as unknown_metric_ID with one w
   assert.match(logs[0]!.msg!, /metric id 42/);
 });
 
-test('an output_path that cannot be opened fails at create, naming the path', async (t) => {
+test('an output_path that cannot be opened fails at open, naming the path', async (t) => {
   const path = join(tempDir(t), 'no-such-dir', 'out.csv');
-  await assert.rejects(async () => outputModule.create(configFor(path), fakeContext().ctx), (e: Error) => {
+  await assert.rejects(async () => openOutput(configFor(path), fakeContext().ctx), (e: Error) => {
     assert.match(e.message, /^output\/csv\/csv: cannot open output_path ".*no-such-dir\/out\.csv" for writing: ENOENT/);
     return true;
   });

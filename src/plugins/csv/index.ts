@@ -5,7 +5,7 @@ import { definePlugin } from '../../agent/plugin-api.js';
 import { t, type Infer } from '../../agent/config/schema.js';
 
 const schema = t.table({
-  /** File to write; truncated at start-up. `--output-file` sets it. */
+  /** File to write; truncated once the agent has started (never while another agent writes it). `--output-file` sets it. */
   output_path: t.string('alumet-output.csv', { nonEmpty: true }),
   /** Write to the file after every batch (otherwise up to ~1 MiB is kept in memory). */
   force_flush: t.bool(true),
@@ -38,6 +38,7 @@ export default definePlugin<CsvConfig>({
     else if (ld === '=' || ld === '\\') problems.add('csv_late_delimiter', `${describeChar(ld)} would make the k=v pairs unreadable; use "," or "|"`);
   },
   start(cfg, ctx) {
+    ctx.claimOutputFile(cfg.output_path, 'output_path');
     ctx.output('csv', new URL('./output.js', import.meta.url), cfg);
   },
 });

@@ -25,8 +25,12 @@ export class CsvFileOutput implements Output {
   readonly #formatter: CsvFormatter;
   #fd: number | undefined;
   readonly #sink = new ByteSink(1 << 16);
+  readonly #ctx: ElementContext;
+  readonly #delimiter: string;
 
   constructor(config: CsvOutputConfig, ctx: ElementContext) {
+    this.#ctx = ctx;
+    this.#delimiter = config.csv_delimiter;
     this.#path = config.output_path;
     this.#forceFlush = config.force_flush;
     this.#formatter = new CsvFormatter(
@@ -39,18 +43,22 @@ export class CsvFileOutput implements Output {
       ctx.metrics,
       ctx.log,
     );
+  }
+
+  /** Opens the file once the pipeline has started (the plugin claimed it, so no other agent writes it). */
+  open(): void {
     try {
       // A fresh start truncates, as Alumet does; a restart after a failure appends under the existing header.
-      const header = ctx.isRestart ? existingHeader(this.#path, config.csv_delimiter) : undefined;
+      const header = this.#ctx.isRestart ? existingHeader(this.#path, this.#delimiter) : undefined;
       if (header !== undefined) this.#formatter.adoptHeader(header);
       this.#fd = openSync(this.#path, header !== undefined ? 'a' : 'w');
     } catch (e) {
-      throw new Error(`${ctx.name}: cannot open output_path ${JSON.stringify(this.#path)} for writing: ${(e as Error).message}`, { cause: e });
+      throw new Error(`${this.#ctx.name}: cannot open output_path ${JSON.stringify(this.#path)} for writing: ${(e as Error).message}`, { cause: e });
     }
   }
 
   write(batch: Batch): void {
-    if (this.#fd === undefined) throw new Error(`csv: write after close to ${JSON.stringify(this.#path)}`);
+    if (this.#fd === undefined) throw new Error(`csv: ${JSON.stringify(this.#path)} is not open for writing`);
     const sink = this.#sink;
     if (!this.#formatter.hasHeader && batch.length > 0) sink.text(this.#formatter.header(batch));
     // A batch that fails to format leaves no half row behind.

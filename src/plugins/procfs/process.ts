@@ -129,7 +129,7 @@ export default defineSource<ProcessSourceConfig>((config, ctx) => {
       prev = now;
 
       // A zombie has its final CPU times and no memory left: report the times, then end.
-      if (stat.state === 'Z' || stat.state === 'X') throw new SourceEnded(`process ${pid} exited`);
+      if (stat.state === 'Z' || stat.state === 'X') throw new SourceEnded(`process ${pid} ended`);
 
       if (config.memoryMode === 'slow_but_accurate') {
         const r = isKernelThread(stat) ? NO_MEMORY : parse('smaps_rollup', parseSmapsRollup);

@@ -24,8 +24,12 @@ const group = t.table({
   pid: t.optional(t.int(1, { min: 1 })),
   /** Only the children of this process. */
   ppid: t.optional(t.int(1, { min: 0 })),
-  /** Only processes whose executable path (the /proc/<pid>/exe link) contains a match of this regular expression. */
-  exe_regex: t.optional(t.string('', { nonEmpty: true })),
+  /**
+   * Only processes whose executable path (the /proc/<pid>/exe link) contains a match of this regular
+   * expression. Empty means any process, as in the Rust agent's default config (even those whose exe
+   * cannot be read, such as kernel threads).
+   */
+  exe_regex: t.optional(t.string('')),
   ...settings('2s', '4s'),
 });
 

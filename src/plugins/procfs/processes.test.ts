@@ -467,6 +467,17 @@ test('watcher: each process goes to the first group that accepts it, by pid, ppi
   assert.equal(w.ctx.added[4]!.poll_interval, '10ms');
 });
 
+test('watcher: an empty exe_regex (the Rust agent\'s default) accepts every process, even one with no executable', async (t) => {
+  const proc = fakeProc(t);
+  proc.set(10, { exe: '/usr/bin/python3.12' });
+  proc.set(11, { exe: '/usr/bin/sleep' });
+  proc.set(13, { exe: null, ppid: 2 }); // kernel thread: no exe link
+  const w = await watcher(watcherConfig(proc.root, proc.online, [{ exeRegex: '', ...settings('10ms') }, settings('20ms')]));
+  await w.scan();
+  const chosen = Object.fromEntries(w.ctx.added.map((s) => [s.element, s.poll_interval]));
+  assert.deepEqual(chosen, { 'pid-10': '10ms', 'pid-11': '10ms', 'pid-13': '10ms' });
+});
+
 test('watcher: the event strategy ignores /proc and follows the processes the agent announces', async (t) => {
   const proc = fakeProc(t);
   proc.set(10, { starttime: 777 });
@@ -526,6 +537,10 @@ test('processes config: Alumet defaults, and exe_regex must compile', () => {
   const partial = parse({ groups: [{ exe_regex: '^/usr/bin/', poll_interval: '1s' }] });
   assert.deepEqual(partial.problems, []);
   assert.deepEqual(partial.config.groups, [{ exe_regex: '^/usr/bin/', poll_interval: '1s', flush_interval: '4s', memory_mode: 'quick' }]);
+  // The Rust agent's default config writes exe_regex = "" for "any process".
+  const any = parse({ groups: [{ exe_regex: '' }] });
+  assert.deepEqual(any.problems, []);
+  assert.equal(any.config.groups[0]!.exe_regex, '');
   const cases: Array<[unknown, RegExp]> = [
     [{ groups: [{}, { exe_regex: 'python(' }] }, /^processes\.groups\[1\]\.exe_regex: "python\(" is not a valid regular expression: /],
     [{ strategy: 'events' }, /^processes\.strategy: expected one of "watcher", "event", got the string "events"; did you mean "event"\?/],

@@ -48,7 +48,9 @@ export const sourceName = (pid: number): string => `pid-${pid}`;
 
 export default defineSource<ProcessWatcherConfig>((config, ctx) => {
   const root = config.process.root;
-  const groups = config.groups.map((g) => ({ ...g, regex: g.exeRegex === undefined ? undefined : new RegExp(g.exeRegex) }));
+  // An empty exe_regex (the Rust agent's default config has one) means any process, even one with no
+  // readable executable, like no exe_regex at all.
+  const groups = config.groups.map((g) => ({ ...g, regex: g.exeRegex === undefined || g.exeRegex === '' ? undefined : new RegExp(g.exeRegex) }));
   const warnedOnce = new Set<string>();
   const once = (key: string, obj: object, msg: string) => {
     if (warnedOnce.has(key)) ctx.log.debug(obj, msg);

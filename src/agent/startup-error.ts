@@ -1,0 +1,5 @@
+// A problem that stops start-up (main thread): main.ts prints it as one line and exits 1.
+
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
