@@ -158,7 +158,7 @@ test('every start-up failure leaves every file it found exactly as it was', asyn
       what: 'an element failing as its worker creates it (after the socket was bound)',
       setup: (dir) => mkdirSync(join(dir, 'fake-proc')),
       config: `[plugins.procfs]\nroot = "fake-proc"\n[plugins.procfs.processes]\nenabled = false\n${csvAndSocket('s.sock')}`,
-      error: /pipeline failed to start: source\/procfs\/\w+ failed to start: fake-proc\/\w+ does not exist/,
+      error: /pipeline failed to start: source\/procfs\/\w+ failed to start: fake-proc\/[\w/]+ does not exist/,
     },
   ];
   for (const c of cases) {
