@@ -22,11 +22,33 @@ export interface Schema<T> {
   defaultValue(): T;
   /** Checks `value` (never undefined) and returns it with defaults filled in. */
   parse(value: unknown, path: string, problems: Problems): T;
+  /** What the schema holds, for tools that walk it (the plugin conformance test); absent for a single value. */
+  readonly shape?: SchemaShape;
+}
+
+/** The structure of a schema that holds other schemas. */
+export type SchemaShape =
+  | { readonly kind: 'table'; readonly fields: Readonly<Record<string, Schema<unknown>>> }
+  | { readonly kind: 'list'; readonly item: Schema<unknown> }
+  | { readonly kind: 'map'; readonly item: Schema<unknown> }
+  | { readonly kind: 'optional'; readonly inner: Schema<unknown> };
+
+/** A key that may be absent (`t.optional`): a table makes it an optional property of its type. */
+export interface OptionalSchema<T> extends Schema<T | undefined> {
+  readonly shape: { readonly kind: 'optional'; readonly inner: Schema<T> };
 }
 
 export type Infer<S> = S extends Schema<infer T> ? T : never;
 
-function describe(value: unknown): string {
+type OptionalKeys<F> = { [K in keyof F]: F[K] extends OptionalSchema<unknown> ? K : never }[keyof F];
+type Flatten<T> = { [K in keyof T]: T[K] };
+/** The type of `t.table(fields)`: one property per field, optional for `t.optional` fields. */
+export type TableOf<F extends Record<string, Schema<unknown>>> = Flatten<
+  { [K in Exclude<keyof F, OptionalKeys<F>>]: Infer<F[K]> } & { [K in OptionalKeys<F>]?: Infer<F[K]> }
+>;
+
+/** A value as messages show it: `the string "x"`, `the number 5`, `an array`, `a table`. */
+export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
   if (typeof value === 'object') return value instanceof Date ? 'a date' : 'a table';
@@ -70,11 +92,11 @@ function bounded(value: number, b: NumberBounds): string | undefined {
 
 export const t = {
   bool(def: boolean): Schema<boolean> {
-    return leaf('a boolean', def, (v) => (typeof v === 'boolean' ? undefined : `expected a boolean (true or false), got ${describe(v)}`));
+    return leaf('a boolean', def, (v) => (typeof v === 'boolean' ? undefined : `expected a boolean (true or false), got ${describeValue(v)}`));
   },
   string(def: string, opts: { nonEmpty?: boolean } = {}): Schema<string> {
     return leaf('a string', def, (v) => {
-      if (typeof v !== 'string') return `expected a string, got ${describe(v)}`;
+      if (typeof v !== 'string') return `expected a string, got ${describeValue(v)}`;
       if (opts.nonEmpty && v === '') return 'must not be empty';
       return undefined;
     });
@@ -82,13 +104,13 @@ export const t = {
   int(def: number, bounds: NumberBounds = {}): Schema<number> {
     return leaf('an integer', def, (v) => {
       if (typeof v === 'bigint') return `${v} is too large; ${bounds.max !== undefined ? `must be <= ${bounds.max}` : 'must fit in 53 bits'}`;
-      if (typeof v !== 'number' || !Number.isInteger(v)) return `expected an integer, got ${describe(v)}`;
+      if (typeof v !== 'number' || !Number.isInteger(v)) return `expected an integer, got ${describeValue(v)}`;
       return bounded(v, bounds);
     });
   },
   float(def: number, bounds: NumberBounds = {}): Schema<number> {
     return leaf('a number', def, (v) => {
-      if (typeof v !== 'number' || Number.isNaN(v)) return `expected a number, got ${describe(v)}`;
+      if (typeof v !== 'number' || Number.isNaN(v)) return `expected a number, got ${describeValue(v)}`;
       if (!Number.isFinite(v)) return `must be a finite number, got ${tomlNumber(v)}`;
       return bounded(v, bounds);
     });
@@ -98,7 +120,7 @@ export const t = {
     const minNs = opts.min === undefined ? 1n : parseDuration(opts.min);
     const maxNs = opts.max === undefined ? undefined : parseDuration(opts.max);
     return leaf('a duration', def, (v) => {
-      if (typeof v !== 'string') return `expected a duration string such as "10ms" or "1m30s", got ${describe(v)}`;
+      if (typeof v !== 'string') return `expected a duration string such as "10ms" or "1m30s", got ${describeValue(v)}`;
       let ns: bigint;
       try {
         ns = parseDuration(v);
@@ -114,16 +136,17 @@ export const t = {
     return leaf(`one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, def, (v) => {
       if (typeof v === 'string' && (values as readonly string[]).includes(v)) return undefined;
       const hint = typeof v === 'string' ? closest(v, values) : undefined;
-      return `expected one of ${values.map((x) => JSON.stringify(x)).join(', ')}, got ${describe(v)}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ''}`;
+      return `expected one of ${values.map((x) => JSON.stringify(x)).join(', ')}, got ${describeValue(v)}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ''}`;
     });
   },
   list<T>(item: Schema<T>, def: T[]): Schema<T[]> {
     return {
       expected: `an array of ${item.expected}`,
+      shape: { kind: 'list', item },
       defaultValue: () => structuredClone(def),
       parse(value, path, problems) {
         if (!Array.isArray(value)) {
-          problems.add(path, `expected an array of ${item.expected}, got ${describe(value)}`);
+          problems.add(path, `expected an array of ${item.expected}, got ${describeValue(value)}`);
           return structuredClone(def);
         }
         return value.map((v, i) => item.parse(v, `${path}[${i}]`, problems));
@@ -131,19 +154,21 @@ export const t = {
     };
   },
   /** A key that may be absent; it has no default and is omitted from generated configs. */
-  optional<T>(inner: Schema<T>): Schema<T | undefined> {
+  optional<T>(inner: Schema<T>): OptionalSchema<T> {
     return {
       expected: inner.expected,
+      shape: { kind: 'optional', inner },
       defaultValue: () => undefined,
       parse: (value, path, problems) => inner.parse(value, path, problems),
     };
   },
   /** A table with known keys: unknown keys are errors; missing keys take their defaults. */
-  table<F extends Record<string, Schema<unknown>>>(fields: F): Schema<{ [K in keyof F]: Infer<F[K]> }> {
-    type Out = { [K in keyof F]: Infer<F[K]> };
+  table<F extends Record<string, Schema<unknown>>>(fields: F): Schema<TableOf<F>> {
+    type Out = TableOf<F>;
     const keys = Object.keys(fields);
     return {
       expected: 'a table',
+      shape: { kind: 'table', fields },
       defaultValue() {
         const out: Record<string, unknown> = {};
         for (const k of keys) {
@@ -154,7 +179,7 @@ export const t = {
       },
       parse(value, path, problems) {
         if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Date) {
-          problems.add(path, `expected a table, got ${describe(value)}`);
+          problems.add(path, `expected a table, got ${describeValue(value)}`);
           return this.defaultValue();
         }
         const input = value as Record<string, unknown>;
@@ -178,10 +203,11 @@ export const t = {
   map<T>(item: Schema<T>, def: Record<string, T> = {}): Schema<Record<string, T>> {
     return {
       expected: 'a table',
+      shape: { kind: 'map', item },
       defaultValue: () => structuredClone(def),
       parse(value, path, problems) {
         if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-          problems.add(path, `expected a table, got ${describe(value)}`);
+          problems.add(path, `expected a table, got ${describeValue(value)}`);
           return structuredClone(def);
         }
         const out: Record<string, T> = {};
