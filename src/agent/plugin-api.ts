@@ -1,17 +1,44 @@
-// The plugin contract (main thread). A plugin is one folder under src/plugins and one line in
-// src/plugins/index.ts: it declares its config schema, checks it, and in `start` registers metrics and
-// elements. Elements are modules loaded by URL inside worker threads; they never run here.
+// The plugin contract, main-thread side. A plugin is one folder under src/plugins and one line in
+// src/plugins/index.ts: it declares its config schema, its metrics and whether a generated config enables
+// it, checks its config, and in `start` registers metrics and elements.
+//
+// Plugin code imports from two entry points only, one per thread:
+// - this module, in the definition (`index.ts`, `config.ts`, `metrics.ts` and other main-thread files):
+//   `definePlugin`, the schema builder `t`, `Infer`, `Problems`, metric specs, `closest`;
+// - src/protocol/element-api.ts, in the element modules, which run in worker threads: `defineSource`,
+//   batches, metric handles. An element module may import its plugin's `config.ts` with `import type` only
+//   (the type is erased), so no main-thread module is ever loaded into a worker.
+// test/plugin-conformance.test.ts checks both rules.
 
 import type { Schema, Problems } from './config/schema.js';
 import type { MetricHandle, Unit } from '../protocol/metrics.js';
 import type { Log } from '../protocol/element.js';
 
+export { t, Problems, type Infer, type Schema } from './config/schema.js';
+export { closest } from '../protocol/suggest.js';
+export type { MetricHandle, Unit } from '../protocol/metrics.js';
+export type { Log } from '../protocol/element.js';
+
+/** What a plugin declares about one metric; `ctx.metric` registers it under a name. */
 export interface MetricSpec {
   type: 'u64' | 'f64';
   /** A Unit, or a unit string Alumet can parse (`W`, `kW`, `ms`, `By`, `1`, …). */
   unit: Unit | string;
   description: string;
+  /** Attribute keys its points may carry (`<k>` in a key stands for any text). */
+  attributes?: readonly string[];
+  /**
+   * Each point is the change since the previous poll (`kernel_cpu_time`, `network_bytes`, `cpu_time_delta`),
+   * not a reading: summing the points over time gives the total. Outputs that keep counters read this.
+   */
+  delta?: boolean;
 }
+
+/**
+ * A plugin's metrics by name. A name with a `<placeholder>` is a family whose names depend on the config
+ * (`synthetic_<m>`: synthetic_0, synthetic_1, …); any text may stand in for the placeholder.
+ */
+export type MetricSpecs = Readonly<Record<string, MetricSpec>>;
 
 export interface SourceTrigger {
   /** Humantime duration between polls. */
@@ -49,6 +76,13 @@ export interface PluginDefinition<C> {
   readonly version: string;
   /** Keys, types and defaults of `[plugins.NAME]` (without `enabled`, which the agent handles). */
   readonly config: Schema<C>;
+  /**
+   * Whether the generated config enables the plugin (default true). False for plugins that need
+   * hardware or a server, or that only make sense once configured: their table says `enabled = false`.
+   */
+  readonly enabledByDefault?: boolean;
+  /** Every metric `start` may register (none when absent); the plugin README's metrics table lists them. */
+  readonly metrics?: MetricSpecs;
   /** Extra checks across keys (the schema already checked each key alone). Add every problem found. */
   check?(config: C, problems: Problems): void;
   start(config: C, ctx: PluginStartContext): void | Promise<void>;
@@ -62,3 +96,8 @@ export function definePlugin<C>(def: PluginDefinition<C>): PluginDefinition<C> {
 /** Any plugin, for lists where the config type does not matter. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyPlugin = PluginDefinition<any>;
+
+/** Whether a generated config enables `plugin`. */
+export function isEnabledByDefault(plugin: AnyPlugin): boolean {
+  return plugin.enabledByDefault !== false;
+}
