@@ -4,11 +4,8 @@
 
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Attributes, ResourceRef, Timestamp } from '../../protocol/batch.js';
-import type { BatchBuilder } from '../../protocol/batch-builder.js';
-import { SourceEnded, defineSource } from '../../protocol/element.js';
-import type { MetricHandle } from '../../protocol/metrics.js';
-import { cpuPercent, onlineCpus, readSmallFile } from '../../protocol/kernel-files.js';
+import { SourceEnded, defineSource, type Attributes, type BatchBuilder, type MetricHandle, type ResourceRef, type Timestamp } from '../../protocol/element-api.js';
+import { cpuPercent, onlineCpus, readSmallFile } from '../shared/kernel-files.js';
 import { CgroupParseError, counterDelta, parseFlatKeyed, parseLimit, parsePressure, parseSingleValue } from './parse.js';
 
 export interface CgroupMetrics {

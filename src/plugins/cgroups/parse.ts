@@ -68,7 +68,7 @@ export function parsePressure(text: string): PressureTotals {
   return { some, full };
 }
 
-export { countCpuList, cpuPercent } from '../../protocol/kernel-files.js';
+export { countCpuList, cpuPercent } from '../shared/kernel-files.js';
 
 /**
  * Change of a cumulative cgroup counter. These µs counters cannot wrap in practice (2^64 µs is 584 000

@@ -3,18 +3,15 @@
 
 import { existsSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import { defineSource } from '../../protocol/element.js';
+import { defineSource } from '../../protocol/element-api.js';
 import type { CgroupMetrics, CgroupSourceConfig } from './cgroup.js';
+import type { CgroupsConfig } from './config.js';
 
-export interface CgroupWatcherConfig {
-  /** Where cgroupfs is mounted: the v2 mount itself, or a hybrid layout's parent (its `unified/` is used). */
-  root: string;
-  /** Trigger of every cgroup source. */
-  poll_interval: string;
-  flush_interval?: string;
+/** `root` and the trigger of every cgroup source (`poll_interval`, `flush_interval`) come from the plugin's keys. */
+export type CgroupWatcherConfig = Pick<CgroupsConfig, 'root' | 'poll_interval' | 'flush_interval'> & {
   cpuOnlinePath: string;
   metrics: CgroupMetrics;
-}
+};
 
 const CGROUP_MODULE = new URL('./cgroup.js', import.meta.url).href;
 /**

@@ -1,12 +1,9 @@
 // Turns batches into Alumet's CSV text: header, rows, quoting and late attributes. Pure (no I/O), so the csv
 // output (worker thread), the tests and the benchmark all drive the same code.
 
-import { U64, type Attributes, type Batch } from '../../protocol/batch.js';
-import type { Log } from '../../protocol/element.js';
-import { formatAttrValue, formatF64, formatTimestamp, formatU64Words } from '../../protocol/format.js';
-import type { MetricInfo } from '../../protocol/metrics.js';
-import { unitDisplayName, unitUniqueName } from '../../protocol/units.js';
+import { U64, unitDisplayName, unitUniqueName, type Attributes, type Batch, type Log, type MetricInfo } from '../../protocol/element-api.js';
 import { ByteSink } from './byte-sink.js';
+import { formatAttrValue, formatF64, formatTimestamp, formatU64Words } from './format-values.js';
 
 export interface CsvFormatOptions {
   /** Cell separator: one character. */

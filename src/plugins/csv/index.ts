@@ -1,25 +1,8 @@
-// The csv plugin (main thread): Alumet's `[plugins.csv]` keys and defaults, their checks, and one output
-// element that writes every measurement to a CSV file.
+// The csv plugin (main thread): the checks of `[plugins.csv]` (its keys and defaults are in config.ts) and
+// one output element (output.ts) that writes every measurement to a CSV file.
 
 import { definePlugin } from '../../agent/plugin-api.js';
-import { t, type Infer } from '../../agent/config/schema.js';
-
-const schema = t.table({
-  /** File to write; truncated once the agent has started (never while another agent writes it). `--output-file` sets it. */
-  output_path: t.string('alumet-output.csv', { nonEmpty: true }),
-  /** Write to the file after every batch (otherwise up to ~1 MiB is kept in memory). */
-  force_flush: t.bool(true),
-  /** Name the metric column `name_<unit>` instead of `name`. */
-  append_unit_to_metric_name: t.bool(true),
-  /** Use the unit's display name (`μs`, `B`, `°C`) rather than its unique name (`micros`, `By`, `Cel`). */
-  use_unit_display_name: t.bool(true),
-  /** Cell separator: one character. */
-  csv_delimiter: t.string(';'),
-  /** Separator between the `k=v` pairs of the `__late_attributes` column: one character. */
-  csv_late_delimiter: t.string(','),
-});
-
-export type CsvConfig = Infer<typeof schema>;
+import { csvSchema, type CsvConfig } from './config.js';
 
 function describeChar(s: string): string {
   return JSON.stringify(s);
@@ -28,7 +11,8 @@ function describeChar(s: string): string {
 export default definePlugin<CsvConfig>({
   name: 'csv',
   version: '0.1.0',
-  config: schema,
+  config: csvSchema,
+  enabledByDefault: true,
   check(cfg, problems) {
     const d = cfg.csv_delimiter;
     if ([...d].length !== 1) problems.add('csv_delimiter', `must be exactly one character, got ${describeChar(d)}`);

@@ -2,20 +2,13 @@
 // one write call, per batch with force_flush, or once ~1 MiB has gathered without it.
 
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import type { Batch } from '../../protocol/batch.js';
-import { defineOutput, type ElementContext, type Output } from '../../protocol/element.js';
+import { defineOutput, type Batch, type ElementContext, type Output } from '../../protocol/element-api.js';
 import { ByteSink } from './byte-sink.js';
+import type { CsvConfig } from './config.js';
 import { CsvFormatter } from './format-rows.js';
 
-/** `[plugins.csv]` as the element receives it (the plugin definition checks it first). */
-export interface CsvOutputConfig {
-  output_path: string;
-  force_flush: boolean;
-  append_unit_to_metric_name: boolean;
-  use_unit_display_name: boolean;
-  csv_delimiter: string;
-  csv_late_delimiter: string;
-}
+/** The output's config: `[plugins.csv]` as the definition checked it (the name the csv benchmark imports). */
+export type CsvOutputConfig = CsvConfig;
 
 const BUFFER_LIMIT = 1 << 20;
 

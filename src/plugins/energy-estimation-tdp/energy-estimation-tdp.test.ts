@@ -189,7 +189,7 @@ test('start registers estimated_consumed_energy in J and adds the transform with
   } as unknown as PluginStartContext;
   const { config } = parse({ tdp: 65, nb_vcpu: 4, nb_cpu: 16, cpu_time_conversion_factor: 1000 });
   await tdp.start(config, ctx);
-  assert.deepEqual(metrics.get('estimated_consumed_energy'), { type: 'f64', unit: 'J', description: "CPU's estimated energy consumption" });
+  assert.deepEqual(metrics.get('estimated_consumed_energy'), { type: 'f64', unit: 'J', description: "CPU's estimated energy consumption", attributes: ['cpu_state'], delta: true });
   assert.equal(transforms.length, 1);
   assert.equal(transforms[0]!.name, 'transform');
   assert.equal(transforms[0]!.module.pathname.split('/').pop(), 'transform.js');

@@ -1,13 +1,12 @@
 // The energy-estimation-tdp transform: for every point of the CPU-time metric it adds an
 // estimated_consumed_energy point in joules. Runs in a worker thread.
 
-import type { Batch } from '../../protocol/batch.js';
-import { defineTransform } from '../../protocol/element.js';
-import type { MetricHandle, Unit } from '../../protocol/metrics.js';
+import { defineTransform, type Batch, type MetricHandle, type Unit } from '../../protocol/element-api.js';
+import type { TdpConfig } from './config.js';
 
 export interface TdpTransformConfig {
   /** Name of the CPU-time metric read (Alumet's `cpu_usage`, `kernel_cpu_time` by default). */
-  input: string;
+  input: TdpConfig['cpu_usage'];
   output: MetricHandle;
   /** Watts per CPU-second of the input: tdp × nb_vcpu / nb_cpu. */
   wattsPerCpuSecond: number;

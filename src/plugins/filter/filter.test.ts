@@ -8,7 +8,8 @@ import type { ElementContext } from '../../protocol/element.js';
 import type { MetricHandle, MetricInfo } from '../../protocol/metrics.js';
 import { Problems } from '../../agent/config/schema.js';
 import type { PluginStartContext } from '../../agent/plugin-api.js';
-import filter, { type FilterConfig } from './index.js';
+import filter from './index.js';
+import type { FilterConfig } from './config.js';
 import transformModule from './transform.js';
 
 const TS = { sec: 1_700_000_000, nsec: 0 };

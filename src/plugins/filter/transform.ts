@@ -1,14 +1,13 @@
 // The filter transform: keeps or drops points by metric name. Runs in a worker thread. Names are resolved
 // to ids through the metric table, which grows at run time, so decisions are cached per id as ids appear.
 
-import type { Batch } from '../../protocol/batch.js';
-import { defineTransform } from '../../protocol/element.js';
-import { closest } from '../../protocol/suggest.js';
+import { closest, defineTransform, type Batch } from '../../protocol/element-api.js';
+import type { FilterConfig } from './config.js';
 
 export interface FilterTransformConfig {
-  /** `include`: keep only the listed metrics; `exclude`: drop them. */
-  mode: 'include' | 'exclude';
-  names: string[];
+  /** The key the user set: `include` keeps only the listed metrics, `exclude` drops them. */
+  mode: keyof FilterConfig;
+  names: NonNullable<FilterConfig[keyof FilterConfig]>;
 }
 
 const UNKNOWN = 0;

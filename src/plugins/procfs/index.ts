@@ -1,54 +1,19 @@
-// The procfs plugin: system-wide CPU, memory and network measurements read from /proc. Main thread: config
-// schema and checks, metric registration, and one source per enabled part (kernel.ts, memory.ts, network.ts).
+// The procfs plugin: system-wide CPU, memory and network measurements read from /proc, and one source per
+// process. Main thread: cross-key checks, metric registration, and one source per enabled part (kernel.ts,
+// memory.ts, network.ts, and the process watcher: processes-start.ts). Keys in config.ts, metrics in
+// metrics.ts.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { definePlugin } from '../../agent/plugin-api.js';
-import { t, type Infer } from '../../agent/config/schema.js';
-import { closest } from '../../protocol/suggest.js';
+import { closest, definePlugin } from '../../agent/plugin-api.js';
 import { userHz } from './clock-ticks.js';
+import { DEFAULT_MEMINFO_METRICS, procfsSchema, type ProcfsConfig } from './config.js';
 import type { KernelSourceConfig } from './kernel.js';
 import type { MemorySourceConfig } from './memory.js';
+import { PROCFS_METRICS } from './metrics.js';
 import type { NetworkSourceConfig } from './network.js';
 import { KNOWN_MEMINFO_KEYS, parseMeminfo, snakeCase } from './parse.js';
-import { checkProcesses, processesSchema, startProcesses } from './processes-config.js';
-
-/** Alumet's default `memory.metrics`. */
-export const DEFAULT_MEMINFO_METRICS: readonly string[] = Object.freeze([
-  'MemTotal',
-  'MemFree',
-  'MemAvailable',
-  'Cached',
-  'SwapCached',
-  'Active',
-  'Inactive',
-  'Mapped',
-]);
-
-const periodic = () => ({
-  /** Whether this source runs. */
-  enabled: t.bool(true),
-  /** Time between two reads of the file. */
-  poll_interval: t.duration('5s', { min: '100us' }),
-  /** Time between two batches sent downstream (default: one batch per poll). */
-  flush_interval: t.optional(t.duration('5s', { min: '100us' })),
-});
-
-const schema = t.table({
-  /** Where procfs is mounted; tests point it at a fake tree. */
-  root: t.string('/proc', { nonEmpty: true }),
-  kernel: t.table(periodic()),
-  memory: t.table({
-    ...periodic(),
-    /** /proc/meminfo entries to measure, spelled as in the file. */
-    metrics: t.list(t.string('', { nonEmpty: true }), [...DEFAULT_MEMINFO_METRICS]),
-  }),
-  network: t.table(periodic()),
-  /** One source per process (`pid-<pid>`), found by the `process-watcher`: see processes-config.ts. */
-  processes: processesSchema,
-});
-
-export type ProcfsConfig = Infer<typeof schema>;
+import { checkProcesses, startProcesses } from './processes-start.js';
 
 /** meminfo keys that exist: the kernel's own file when readable, plus the keys of every known kernel. */
 function meminfoKeys(root: string): Set<string> {
@@ -70,7 +35,9 @@ function trigger(part: { poll_interval: string; flush_interval?: string | undefi
 export default definePlugin<ProcfsConfig>({
   name: 'procfs',
   version: '0.1.0',
-  config: schema,
+  config: procfsSchema,
+  enabledByDefault: true,
+  metrics: PROCFS_METRICS,
 
   check(config, problems) {
     if (config.processes.enabled) checkProcesses(config.processes, problems);
@@ -87,16 +54,17 @@ export default definePlugin<ProcfsConfig>({
   },
 
   start(config, ctx) {
+    const metric = (name: keyof typeof PROCFS_METRICS) => ctx.metric(name, PROCFS_METRICS[name]);
     if (config.kernel.enabled) {
       const element: KernelSourceConfig = {
         root: config.root,
         userHz: userHz(),
         metrics: {
-          cpuTime: ctx.metric('kernel_cpu_time', { type: 'u64', unit: 'ms', description: 'busy CPU time' }),
-          contextSwitches: ctx.metric('kernel_context_switches', { type: 'u64', unit: '1', description: 'number of context switches' }),
-          newForks: ctx.metric('kernel_new_forks', { type: 'u64', unit: '1', description: 'number of fork operations' }),
-          procsRunning: ctx.metric('kernel_n_procs_running', { type: 'u64', unit: '1', description: 'number of processes in a runnable state' }),
-          procsBlocked: ctx.metric('kernel_n_procs_blocked', { type: 'u64', unit: '1', description: 'number of processes blocked on I/O' }),
+          cpuTime: metric('kernel_cpu_time'),
+          contextSwitches: metric('kernel_context_switches'),
+          newForks: metric('kernel_new_forks'),
+          procsRunning: metric('kernel_n_procs_running'),
+          procsBlocked: metric('kernel_n_procs_blocked'),
         },
       };
       ctx.source('kernel', new URL('./kernel.js', import.meta.url), element, trigger(config.kernel));
@@ -107,7 +75,7 @@ export default definePlugin<ProcfsConfig>({
         // A key listed twice would give every point twice.
         entries: [...new Set(config.memory.metrics)].map((key) => ({
           key,
-          metric: ctx.metric(snakeCase(key), { type: 'u64', unit: 'By', description: `${key} in /proc/meminfo` }),
+          metric: ctx.metric(snakeCase(key), { ...PROCFS_METRICS['<entry>'], description: `${key} in /proc/meminfo` }),
         })),
       };
       ctx.source('memory', new URL('./memory.js', import.meta.url), element, trigger(config.memory));
@@ -116,10 +84,10 @@ export default definePlugin<ProcfsConfig>({
       const element: NetworkSourceConfig = {
         root: config.root,
         metrics: {
-          bytes: ctx.metric('network_bytes', { type: 'u64', unit: 'By', description: 'number of bytes (rx/tx) per interface' }),
-          packets: ctx.metric('network_packets', { type: 'u64', unit: '1', description: 'number of packets (rx/tx) per interface' }),
-          drops: ctx.metric('network_packet_drops', { type: 'u64', unit: '1', description: 'number of dropped packets (rx/tx) per interface' }),
-          errors: ctx.metric('network_errors', { type: 'u64', unit: '1', description: 'number of errors (rx/tx) per interface' }),
+          bytes: metric('network_bytes'),
+          packets: metric('network_packets'),
+          drops: metric('network_packet_drops'),
+          errors: metric('network_errors'),
         },
       };
       ctx.source('network', new URL('./network.js', import.meta.url), element, trigger(config.network));

@@ -2,9 +2,7 @@
 // /proc/stat. Runs in a worker thread.
 
 import { join } from 'node:path';
-import { LOCAL_MACHINE, type Attributes, type ResourceRef } from '../../protocol/batch.js';
-import { defineSource } from '../../protocol/element.js';
-import type { MetricHandle } from '../../protocol/metrics.js';
+import { LOCAL_MACHINE, defineSource, type Attributes, type MetricHandle, type ResourceRef } from '../../protocol/element-api.js';
 import { CPU_STATES, ProcParseError, U64_MAX, counterDiff, parseStat, type CpuTicks, type KernelStats } from './parse.js';
 import { ProcFile } from './proc-file.js';
 

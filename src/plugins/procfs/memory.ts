@@ -1,8 +1,7 @@
 // The `memory` source of procfs: the chosen /proc/meminfo entries, in bytes. Runs in a worker thread.
 
 import { join } from 'node:path';
-import { defineSource } from '../../protocol/element.js';
-import type { MetricHandle } from '../../protocol/metrics.js';
+import { defineSource, type MetricHandle } from '../../protocol/element-api.js';
 import { ProcParseError, parseMeminfo } from './parse.js';
 import { ProcFile } from './proc-file.js';
 

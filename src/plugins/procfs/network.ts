@@ -2,9 +2,7 @@
 // of the /proc/net/dev counters. Runs in a worker thread.
 
 import { join } from 'node:path';
-import type { Attributes } from '../../protocol/batch.js';
-import { defineSource } from '../../protocol/element.js';
-import type { MetricHandle } from '../../protocol/metrics.js';
+import { defineSource, type Attributes, type MetricHandle } from '../../protocol/element-api.js';
 import { ProcParseError, counterDiff, parseNetDev, type InterfaceStats } from './parse.js';
 import { ProcFile } from './proc-file.js';
 

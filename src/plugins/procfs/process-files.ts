@@ -2,8 +2,7 @@
 // one buffer per thread, error classification, and the online-CPU count. Worker threads (a pool thread
 // hosts many pid-N sources, so nothing here blocks beyond a small synchronous read).
 
-
-export { readSmallFile, onlineCpus } from '../../protocol/kernel-files.js';
+export { cpuPercent, onlineCpus, readSmallFile } from '../shared/kernel-files.js';
 
 function code(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;

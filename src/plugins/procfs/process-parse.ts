@@ -143,4 +143,4 @@ export function parseSmapsRollup(text: string): SmapsRollup {
 // ---------------------------------------------------------------------------------------------------------
 // cpulist (/sys/devices/system/cpu/online)
 
-export { countCpuList } from '../../protocol/kernel-files.js';
+export { countCpuList } from '../shared/kernel-files.js';

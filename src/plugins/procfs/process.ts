@@ -2,15 +2,11 @@
 // the process watcher; runs on a shared pool thread next to many others, so a poll only reads small files.
 
 import { join } from 'node:path';
-import type { Attributes, ResourceRef } from '../../protocol/batch.js';
-import { SourceEnded, defineSource, type Log } from '../../protocol/element.js';
-import type { MetricHandle } from '../../protocol/metrics.js';
+import { SourceEnded, defineSource, type Attributes, type Log, type MetricHandle, type ResourceRef } from '../../protocol/element-api.js';
+import type { MemoryMode } from './config.js';
 import { ProcParseError } from './parse.js';
-import { isDenied, isGone, onlineCpus, readSmallFile } from './process-files.js';
+import { cpuPercent, isDenied, isGone, onlineCpus, readSmallFile } from './process-files.js';
 import { isKernelThread, parseProcessStat, parseSmapsRollup, parseStatm, type ProcessStat, type SmapsRollup } from './process-parse.js';
-import { cpuPercent } from '../../protocol/kernel-files.js';
-
-export type MemoryMode = 'quick' | 'slow_but_accurate';
 
 /** What every pid-N source of one agent shares; the watcher adds the pid and the group's settings. */
 export interface ProcessCommonConfig {
@@ -63,7 +59,6 @@ function denied(log: Log, pid: number, path: string): SourceEnded {
   }
   return new SourceEnded(msg);
 }
-
 
 export default defineSource<ProcessSourceConfig>((config, ctx) => {
   const pid = config.pid;

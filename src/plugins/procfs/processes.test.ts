@@ -19,10 +19,11 @@ import { fakeContext } from '../../../test/helpers/element-context.js';
 import { userHz } from './clock-ticks.js';
 import { ProcParseError } from './parse.js';
 import processModule, { type ProcessCommonConfig, type ProcessSourceConfig } from './process.js';
-import { cpuPercent } from '../../protocol/kernel-files.js';
+import { cpuPercent } from '../shared/kernel-files.js';
 import { countCpuList, isKernelThread, parseProcessStat, parseSmapsRollup, parseStatm } from './process-parse.js';
 import watcherModule, { type ProcessGroup, type ProcessWatcherConfig } from './processes.js';
-import { checkProcesses, memoryPageSize, processesSchema } from './processes-config.js';
+import { checkProcesses, memoryPageSize } from './processes-start.js';
+import { processesSchema } from './config.js';
 
 const TESTDATA = fileURLToPath(new URL('../../../../src/plugins/procfs/testdata/processes', import.meta.url));
 const testdata = (name: string) => readFileSync(join(TESTDATA, name), 'latin1');

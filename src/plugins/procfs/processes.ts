@@ -3,29 +3,27 @@
 
 import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { defineSource, type ConsumerEvent, type ElementContext } from '../../protocol/element.js';
+import { defineSource, type ConsumerEvent, type ElementContext } from '../../protocol/element-api.js';
+import type { ProcessGroupConfig, ProcessSettingsConfig, ProcessesConfig } from './config.js';
 import { isDenied, isGone, readSmallFile } from './process-files.js';
 import { parseProcessStat, type ProcessStat } from './process-parse.js';
-import type { MemoryMode, ProcessCommonConfig, ProcessSourceConfig } from './process.js';
+import type { ProcessCommonConfig, ProcessSourceConfig } from './process.js';
 
-/** How the pid-N sources of a set of processes are polled. */
-export interface ProcessSettings {
-  poll_interval: string;
-  flush_interval: string;
-  memoryMode: MemoryMode;
-}
+/** How the pid-N sources of a set of processes are polled: a group's or `processes.events`' keys. */
+export type ProcessSettings = Pick<ProcessSettingsConfig, 'poll_interval' | 'flush_interval'> & {
+  memoryMode: ProcessSettingsConfig['memory_mode'];
+};
 
 /** A `processes.groups` entry: unset criteria match every process. */
-export interface ProcessGroup extends ProcessSettings {
-  pid?: number;
-  ppid?: number;
-  /** Searched for (not anchored) in the target of /proc/<pid>/exe. */
-  exeRegex?: string;
-}
+export type ProcessGroup = ProcessSettings &
+  Pick<ProcessGroupConfig, 'pid' | 'ppid'> & {
+    /** `exe_regex`: searched for (not anchored) in the target of /proc/<pid>/exe. */
+    exeRegex?: ProcessGroupConfig['exe_regex'];
+  };
 
 export interface ProcessWatcherConfig {
   /** `watcher`: scan /proc on every poll; `event`: follow only the processes the agent announces. */
-  strategy: 'watcher' | 'event';
+  strategy: ProcessesConfig['strategy'];
   groups: ProcessGroup[];
   events: ProcessSettings;
   process: ProcessCommonConfig;

@@ -2,8 +2,7 @@
 // asks the agent to serve the control protocol; the server itself lives in src/control.
 
 import { Buffer } from 'node:buffer';
-import { definePlugin } from '../../agent/plugin-api.js';
-import { t, type Schema } from '../../agent/config/schema.js';
+import { definePlugin, t, type Schema } from '../../agent/plugin-api.js';
 
 /** Linux's sun_path holds 108 bytes with the terminating NUL; longer paths are silently truncated. */
 const MAX_SOCKET_PATH_BYTES = 107;
@@ -37,6 +36,7 @@ export default definePlugin({
   name: 'socket-control',
   version: '0.3.0',
   config,
+  enabledByDefault: true,
   check(cfg, problems) {
     const bytes = Buffer.byteLength(cfg.socket_path);
     if (bytes > MAX_SOCKET_PATH_BYTES) {

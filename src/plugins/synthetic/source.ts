@@ -1,18 +1,17 @@
 // The synthetic source: a fixed shape of points on every poll, built once as a template batch and copied in
 // bulk, with a running counter as the values. Runs in a worker thread; made for tests and benchmarks.
 
-import { Batch, F64, LOCAL_MACHINE, type Attributes } from '../../protocol/batch.js';
-import { defineSource } from '../../protocol/element.js';
-import type { MetricHandle } from '../../protocol/metrics.js';
+import { Batch, F64, LOCAL_MACHINE, defineSource, type Attributes, type MetricHandle } from '../../protocol/element-api.js';
+import type { SyntheticConfig } from './config.js';
 
 export interface SyntheticSourceConfig {
   /** Point j of a poll belongs to metrics[j % metrics.length]; all share one value type. */
   metrics: MetricHandle[];
-  pointsPerPoll: number;
+  pointsPerPoll: SyntheticConfig['points_per_poll'];
   /** Attributes per point. */
-  attributes: number;
+  attributes: SyntheticConfig['attributes'];
   /** 0 = never; else the poll with this number (counting from 1) throws. */
-  failAfterPolls: number;
+  failAfterPolls: SyntheticConfig['fail_after_polls'];
 }
 
 const TWO_32 = 4294967296;

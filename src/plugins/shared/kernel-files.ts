@@ -1,6 +1,7 @@
 // Reading the kernel's own files from element modules (worker threads): whole small-file reads, the online
 // CPU count, and a consumer's share of the machine's CPU. Shared by the procfs process sources and the
-// cgroup sources, which measure the same things from two places.
+// cgroup sources, which measure the same things from two places; it crosses no thread, so it lives here
+// rather than in src/protocol.
 
 import { availableParallelism } from 'node:os';
 import { closeSync, openSync, readSync } from 'node:fs';

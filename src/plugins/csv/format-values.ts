@@ -1,7 +1,8 @@
-// Number, timestamp and attribute formatting identical to the Rust agent's `Display`. Any thread; outputs call
-// these once per cell, so each has a fast path for the common case and allocates as little as it can.
+// Number, timestamp and attribute formatting identical to the Rust agent's `Display`. Worker thread (the csv
+// output calls these once per cell), so each has a fast path for the common case and allocates as little as
+// it can.
 
-import type { AttrValue } from './batch.js';
+import type { AttrValue } from '../../protocol/element-api.js';
 
 const U64_MAX = 18446744073709551615n;
 
