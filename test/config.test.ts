@@ -7,10 +7,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
-import { definePlugin, type AnyPlugin } from '../src/agent/plugin-api.js';
+import { definePlugin, isEnabledByDefault, type AnyPlugin } from '../src/agent/plugin-api.js';
 import { t } from '../src/agent/config/schema.js';
 import { parseDuration } from '../src/protocol/duration.js';
-import { loadConfig, generateDefaultConfig, DISABLED_BY_DEFAULT, type LoadOptions, type LoadedConfig } from '../src/agent/config/loader.js';
+import { loadConfig, generateDefaultConfig, type LoadOptions, type LoadedConfig } from '../src/agent/config/loader.js';
 import { ConfigError } from '../src/agent/config/errors.js';
 import { pipelineSchema } from '../src/agent/config/pipeline-settings.js';
 
@@ -47,9 +47,11 @@ const csv = definePlugin({
   start() {},
 });
 
+// Disabled by default: it needs hardware.
 const rapl = definePlugin({
   name: 'rapl',
   version: '0.1.0',
+  enabledByDefault: false,
   config: t.table({ poll_interval: t.duration('1s'), flush_interval: t.duration('5s'), no_perf_events: t.bool(false) }),
   start() {},
 });
@@ -58,6 +60,7 @@ const rapl = definePlugin({
 const filter = definePlugin({
   name: 'filter',
   version: '0.1.0',
+  enabledByDefault: false,
   config: t.table({
     include: t.list(t.string(''), []),
     pattern: t.string('quote " backslash \\ tab \t ${NOT_ENV} é'),
@@ -477,7 +480,7 @@ test('the generated default config parses back to the same config', () => {
   assert.deepEqual(Object.keys(doc.plugins), PLUGINS.map((p) => p.name));
   for (const plugin of PLUGINS) {
     const { enabled, ...table } = doc.plugins[plugin.name]!;
-    assert.equal(enabled, DISABLED_BY_DEFAULT.has(plugin.name) ? false : undefined, plugin.name);
+    assert.equal(enabled, isEnabledByDefault(plugin) ? undefined : false, plugin.name);
     assert.deepEqual(table, plugin.config.defaultValue(), plugin.name);
     if (enabled === false) assert.match(text, new RegExp(`\\[plugins\\.${plugin.name}\\]\\nenabled = false\\n`), `${plugin.name}: enabled first`);
   }
