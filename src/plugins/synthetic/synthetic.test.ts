@@ -1,28 +1,13 @@
-// Tests of the synthetic plugin: config and start, and the source run in-process (real-worker and
-// throughput runs live with the element host and the benchmark).
+// Tests of the synthetic plugin: config checks, and its sources run by the agent in real worker threads
+// through the plugin harness (throughput runs live with the benchmark).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { F64, U64 } from '../../protocol/batch.js';
-import { BatchBuilder } from '../../protocol/batch-builder.js';
-import type { ElementContext } from '../../protocol/element.js';
-import type { MetricHandle } from '../../protocol/metrics.js';
 import { Problems } from '../../agent/config/schema.js';
-import type { MetricSpec, PluginStartContext, SourceTrigger } from '../../agent/plugin-api.js';
+import { U64 } from '../../protocol/batch.js';
+import { unitUniqueName } from '../../protocol/units.js';
+import { startPlugin, type RecordedPoint } from '../../../test/helpers/plugin-harness.js';
 import synthetic from './index.js';
-import sourceModule, { type SyntheticSourceConfig } from './source.js';
-
-const TS = { sec: 1_700_000_000, nsec: 42 };
-const ctx = {
-  name: 'source/synthetic/synthetic-0',
-  log: { error() {}, warn() {}, info() {}, debug() {} },
-  metrics: new Map(),
-  isRestart: false,
-} as unknown as ElementContext;
-
-function handles(n: number, type: typeof F64 | typeof U64): MetricHandle[] {
-  return Array.from({ length: n }, (_, m) => ({ id: 10 + m, name: `synthetic_${m}`, type }));
-}
 
 function parse(input: unknown): { config: ReturnType<typeof synthetic.config.defaultValue>; problems: string[] } {
   const problems = new Problems();
@@ -35,31 +20,7 @@ function parse(input: unknown): { config: ReturnType<typeof synthetic.config.def
   return { config, problems: problems.list };
 }
 
-function fakeStart() {
-  const metrics = new Map<string, MetricSpec>();
-  const sources: Array<{ name: string; module: URL; config: unknown; trigger: SourceTrigger }> = [];
-  let id = 0;
-  const ctx = {
-    log: { error() {}, warn() {}, info() {}, debug() {} },
-    metric(name: string, spec: MetricSpec): MetricHandle {
-      metrics.set(name, spec);
-      return { id: id++, name, type: spec.type === 'u64' ? U64 : F64 };
-    },
-    source(name: string, module: URL, config: unknown, trigger: SourceTrigger) {
-      sources.push({ name, module, config, trigger });
-    },
-    transform() {
-      throw new Error('synthetic has no transform');
-    },
-    output() {
-      throw new Error('synthetic has no output');
-    },
-    serveControl() {
-      throw new Error('synthetic serves no control socket');
-    },
-  };
-  return { ctx: ctx as unknown as PluginStartContext, metrics, sources };
-}
+const values = (points: RecordedPoint[]) => points.map((p) => p.value);
 
 test('the default config passes check', () => {
   const { config, problems } = parse({});
@@ -92,88 +53,84 @@ test('config problems name the key and what is valid', () => {
   }
 });
 
-test('start registers synthetic_N metrics and one source per `sources`, named synthetic-i', async () => {
-  const { config } = parse({ sources: 3, metrics: 2, value_type: 'u64', poll_interval: '10ms', flush_interval: '1s' });
-  const { ctx, metrics, sources } = fakeStart();
-  await synthetic.start(config, ctx);
-  assert.deepEqual([...metrics.keys()], ['synthetic_0', 'synthetic_1']);
+test('start registers synthetic_N metrics and one source per `sources`, named synthetic-i, on the poll and flush intervals', async (t) => {
+  const run = await startPlugin(t, synthetic, { config: { sources: 3, metrics: 2, points_per_poll: 2, value_type: 'u64', poll_interval: '10ms', flush_interval: '1h' } });
+  const registered = run.agent.registry.all().map((m) => `${m.name} ${m.type === U64 ? 'u64' : 'f64'} ${unitUniqueName(m.unit)}`);
+  assert.deepEqual(registered, ['synthetic_0 u64 1', 'synthetic_1 u64 1']);
+  const sources = ['source/synthetic/synthetic-0', 'source/synthetic/synthetic-1', 'source/synthetic/synthetic-2'];
   assert.deepEqual(
-    [...metrics.values()].map((s) => `${s.type} ${String(s.unit)}`),
-    ['u64 1', 'u64 1'],
+    run.elements().filter((e) => e.kind === 'source').map((e) => [e.name, e.period]),
+    sources.map((name) => [name, '10ms']),
   );
-  assert.deepEqual(
-    sources.map((s) => s.name),
-    ['synthetic-0', 'synthetic-1', 'synthetic-2'],
-  );
-  for (const s of sources) {
-    assert.deepEqual(s.trigger, { poll_interval: '10ms', flush_interval: '1s' });
-    assert.equal(s.module.pathname.split('/').pop(), 'source.js');
-    assert.deepEqual(structuredClone(s.config), s.config);
+  // Polled every 10ms but flushed once an hour: nothing reaches the output until a flush is asked for.
+  for (const name of sources) {
+    await run.waitForElement(name, '3 polls', (e) => (e.counters['polls'] ?? 0) >= 3);
   }
+  assert.equal(run.points().length, 0);
+  await run.trigger(...sources);
+  await run.waitForPoints('the points of every source', (points) => points.length >= 3 * 2 * 4);
+  await run.stop();
 });
 
-test('each poll emits points_per_poll points cycling through the metrics, with counting values', async () => {
-  const metrics = handles(3, F64);
-  const src = await sourceModule.create({ metrics, pointsPerPoll: 7, attributes: 2, failAfterPolls: 0 }, ctx);
-  for (let poll = 0; poll < 2; poll++) {
-    const b = new BatchBuilder(4);
-    await src.poll(b, TS);
-    const points = [...b.take().points()];
-    assert.equal(points.length, 7);
-    points.forEach((p, j) => {
-      const m = j % 3;
-      assert.equal(p.metric, 10 + m);
-      assert.equal(p.value, poll * 7 + j);
-      assert.deepEqual(p.timestamp, TS);
-      assert.deepEqual(p.resource, { kind: 'local_machine', id: '' });
-      assert.deepEqual(p.consumer, { kind: 'local_machine', id: '' });
-      assert.deepEqual(p.attributes, [
-        ['attr_0', `m${m}_0`],
-        ['attr_1', `m${m}_1`],
-      ]);
-    });
-  }
+test('each poll emits points_per_poll points cycling through the metrics, with counting values', async (t) => {
+  const run = await startPlugin(t, synthetic, { config: { points_per_poll: 7, metrics: 3, attributes: 2, poll_interval: '1h' } });
+  await run.waitForPoints('the first poll', (points) => points.length === 7);
+  await run.trigger('source/synthetic/synthetic-0');
+  const points = await run.waitForPoints('the second poll', (p) => p.length === 14);
+  assert.deepEqual(values(points), Array.from({ length: 14 }, (_, i) => i));
+  points.forEach((p, i) => {
+    const j = i % 7;
+    const m = j % 3;
+    assert.equal(p.metric, `synthetic_${m}`);
+    assert.equal(p.type, 'f64');
+    assert.deepEqual(p.timestamp, points[i - j]!.timestamp, 'one timestamp per poll');
+    assert.deepEqual(p.resource, { kind: 'local_machine', id: '' });
+    assert.deepEqual(p.consumer, { kind: 'local_machine', id: '' });
+    assert.deepEqual(p.attributes, { attr_0: `m${m}_0`, attr_1: `m${m}_1` });
+  });
+  await run.stop();
 });
 
-test('u64 values are exact u64 points', async () => {
-  const src = await sourceModule.create({ metrics: handles(1, U64), pointsPerPoll: 5, attributes: 0, failAfterPolls: 0 }, ctx);
-  const b = new BatchBuilder();
-  await src.poll(b, TS);
-  await src.poll(b, TS);
-  const batch = b.take();
-  assert.equal(batch.length, 10);
-  assert.deepEqual(
-    [...batch.points()].map((p) => p.value),
-    [0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n],
-  );
-  assert.ok(batch.isU64(9));
-  assert.deepEqual(batch.attributesAt(0), []);
+test('u64 values are exact u64 points', async (t) => {
+  const run = await startPlugin(t, synthetic, { config: { points_per_poll: 5, value_type: 'u64', poll_interval: '1h' } });
+  await run.waitForPoints('the first poll', (points) => points.length === 5);
+  await run.trigger('source/synthetic/synthetic-0');
+  const points = await run.waitForPoints('two polls', (p) => p.length === 10);
+  assert.deepEqual(values(points), [0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n]);
+  assert.ok(points.every((p) => p.type === 'u64' && Object.keys(p.attributes).length === 0));
+  await run.stop();
 });
 
-test('several polls into one batch (flush_interval) keep every point and value', async () => {
-  const src = await sourceModule.create({ metrics: handles(2, F64), pointsPerPoll: 300, attributes: 1, failAfterPolls: 0 }, ctx);
-  const b = new BatchBuilder(16);
-  const stamps = [1, 2, 3].map((sec) => ({ sec, nsec: 0 }));
-  for (const ts of stamps) await src.poll(b, ts);
-  const batch = b.take();
-  assert.equal(batch.length, 900);
-  for (let i = 0; i < 900; i++) {
-    assert.equal(batch.numberAt(i), i);
-    assert.equal(batch.tsSec[i], 1 + Math.floor(i / 300));
-    assert.equal(batch.metric[i], 10 + (i % 300) % 2);
-    assert.deepEqual(batch.attributesAt(i), [['attr_0', `m${(i % 300) % 2}_0`]]);
-  }
+test('several polls into one batch (flush_interval) keep every point and value', async (t) => {
+  const run = await startPlugin(t, synthetic, { config: { points_per_poll: 300, metrics: 2, attributes: 1, poll_interval: '5ms', flush_interval: '15ms' } });
+  await run.waitForPoints('six polls', (points) => points.length >= 1800);
+  const points = await run.stop();
+  const counters = run.element('source/synthetic/synthetic-0').counters;
+  assert.ok(counters['batches_out']! < counters['polls']!, `polls are grouped into batches: ${JSON.stringify(counters)}`);
+  assert.equal(points.length, counters['polls']! * 300);
+  points.forEach((p, i) => {
+    assert.equal(p.value, i);
+    assert.deepEqual(p.timestamp, points[i - (i % 300)]!.timestamp);
+    assert.equal(p.metric, `synthetic_${(i % 300) % 2}`);
+    assert.deepEqual(p.attributes, { attr_0: `m${(i % 300) % 2}_0` });
+  });
 });
 
-test('fail_after_polls makes exactly the Nth poll throw, emitting nothing', async () => {
-  const config: SyntheticSourceConfig = { metrics: handles(1, F64), pointsPerPoll: 2, attributes: 0, failAfterPolls: 3 };
-  const src = await sourceModule.create(config, ctx);
-  const b = new BatchBuilder();
-  await src.poll(b, TS);
-  await src.poll(b, TS);
-  assert.equal(b.length, 4);
-  await assert.rejects(async () => src.poll(b, TS), { message: 'synthetic failure after 3 polls' });
-  assert.equal(b.length, 4);
-  await src.poll(b, TS);
-  assert.equal(b.length, 6);
+test('fail_after_polls makes exactly the Nth poll throw, emitting nothing; the restarted source counts from 1 again', async (t) => {
+  const run = await startPlugin(t, synthetic, { config: { points_per_poll: 2, fail_after_polls: 3, poll_interval: '1h' } });
+  const name = 'source/synthetic/synthetic-0';
+  await run.waitForPoints('the first poll', (points) => points.length === 2);
+  await run.trigger(name);
+  await run.waitForPoints('the second poll', (points) => points.length === 4);
+  await run.trigger(name);
+  await run.waitForElement(name, 'the third poll fails and the source restarts', (e) => (e.counters['restarts'] ?? 0) >= 1 && e.state === 'running');
+  assert.equal(run.element(name).counters['errors'], 1);
+  assert.equal(run.points().length, 4, 'the failing poll emitted nothing');
+  // The restarted source is a new instance: its values start from 0 again.
+  await run.trigger(name);
+  await run.waitForPoints('the restarted source to poll', (points) => points.length >= 6);
+  await run.trigger(name);
+  const points = await run.waitForPoints('its second poll', (p) => p.length >= 8);
+  assert.deepEqual(values(points).slice(0, 8), [0, 1, 2, 3, 0, 1, 2, 3]);
+  await run.stop();
 });
