@@ -1,4 +1,6 @@
-// Tests of the filter plugin: config checks, start, and the transform run in-process on batches.
+// Tests of the filter plugin: config checks; the plugin run by the agent behind synthetic sources in real
+// worker threads (plugin harness); and, in this thread, what only a direct call shows: the batch object
+// forwarded untouched, ids resolved as the metric table grows, warnings, exact values.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,9 +9,9 @@ import { BatchBuilder } from '../../protocol/batch-builder.js';
 import type { ElementContext } from '../../protocol/element.js';
 import type { MetricHandle, MetricInfo } from '../../protocol/metrics.js';
 import { Problems } from '../../agent/config/schema.js';
-import type { PluginStartContext } from '../../agent/plugin-api.js';
+import { startPlugin, type RecordedPoint } from '../../../test/helpers/plugin-harness.js';
+import synthetic from '../synthetic/index.js';
 import filter from './index.js';
-import type { FilterConfig } from './config.js';
 import transformModule from './transform.js';
 
 const TS = { sec: 1_700_000_000, nsec: 0 };
@@ -94,47 +96,39 @@ test('the generated default is a filter that drops nothing, and passes check', (
   assert.deepEqual(check(def), []);
 });
 
-test('start adds one transform named filter with the mode and names', async () => {
-  const added: Array<{ name: string; module: URL; config: unknown }> = [];
-  const ctx = {
-    log: { error() {}, warn() {}, info() {}, debug() {} },
-    transform: (name: string, module: URL, config: unknown) => added.push({ name, module, config }),
-  } as unknown as PluginStartContext;
-  const cases: Array<[FilterConfig, unknown]> = [
-    [{ include: ['a', 'b'] }, { mode: 'include', names: ['a', 'b'] }],
-    [{ exclude: ['c'] }, { mode: 'exclude', names: ['c'] }],
-  ];
-  for (const [config, element] of cases) {
-    added.length = 0;
-    await filter.start(config, ctx);
-    assert.equal(added.length, 1);
-    assert.equal(added[0]!.name, 'filter');
-    assert.equal(added[0]!.module.pathname.split('/').pop(), 'transform.js');
-    assert.deepEqual(added[0]!.config, element);
-  }
-});
+/** Three synthetic metrics, six points per poll (two each, in turn), one attribute; polled once at start. */
+const SOURCE = { plugin: synthetic, config: { metrics: 3, points_per_poll: 6, attributes: 1, poll_interval: '1h' } };
+const shown = (points: RecordedPoint[]) => points.map((p) => [p.metric, p.value, p.attributes['attr_0']]);
 
-test('include keeps only the listed metrics, in order, with their values and attributes', async () => {
-  const { ctx } = fakeCtx(table());
-  const tr = await transformModule.create({ mode: 'include', names: ['mem_total', 'network_bytes'] }, ctx);
-  const out = await tr.apply(batchOf([0, 1, 2, 0, 2, 1]));
-  assert.deepEqual(idsOf(out), [1, 2, 2, 1]);
+test('start adds one transform named filter, which keeps only the included metrics, in order, with their values and attributes', async (t) => {
+  const run = await startPlugin(t, filter, { config: { include: ['synthetic_1', 'synthetic_2'] }, with: [SOURCE] });
   assert.deepEqual(
-    [...out.points()].map((p) => [p.value, p.attributes]),
-    [
-      [1n, [['n', 1n]]],
-      [2n, [['n', 2n]]],
-      [4n, [['n', 4n]]],
-      [5n, [['n', 5n]]],
-    ],
+    run.elements().filter((e) => e.kind === 'transform').map((e) => e.name),
+    ['transform/filter/filter'],
   );
+  await run.waitForElement('output/recorder/recorder', 'the first poll', (e) => e.counters['points_in'] === 4);
+  const points = await run.stop();
+  assert.deepEqual(shown(points), [
+    ['synthetic_1', 1, 'm1_0'],
+    ['synthetic_2', 2, 'm2_0'],
+    ['synthetic_1', 4, 'm1_0'],
+    ['synthetic_2', 5, 'm2_0'],
+  ]);
+  assert.equal(run.element('transform/filter/filter').counters['points_in'], 6);
+  assert.equal(run.element('transform/filter/filter').counters['points_out'], 4);
 });
 
-test('exclude drops the listed metrics', async () => {
-  const { ctx } = fakeCtx(table());
-  const tr = await transformModule.create({ mode: 'exclude', names: ['kernel_cpu_time'] }, ctx);
-  assert.deepEqual(idsOf(await tr.apply(batchOf([0, 1, 2, 0]))), [1, 2]);
-  assert.deepEqual(idsOf(await tr.apply(batchOf([0, 0]))), []);
+test('exclude drops the listed metrics', async (t) => {
+  const run = await startPlugin(t, filter, { config: { exclude: ['synthetic_0'] }, with: [SOURCE] });
+  await run.waitForElement('output/recorder/recorder', 'the first poll', (e) => e.counters['points_in'] === 4);
+  await run.trigger('source/synthetic/synthetic-0');
+  await run.waitForElement('output/recorder/recorder', 'the second poll', (e) => e.counters['points_in'] === 8);
+  const points = await run.stop();
+  assert.deepEqual(
+    points.map((p) => p.value),
+    [1, 2, 4, 5, 7, 8, 10, 11],
+  );
+  assert.ok(points.every((p) => p.metric !== 'synthetic_0'));
 });
 
 test('a batch with nothing to drop is forwarded as the same object', async () => {
