@@ -1,4 +1,6 @@
-// Tests of the energy-estimation-tdp plugin: config checks, start, and the transform run in-process.
+// Tests of the energy-estimation-tdp plugin: config checks; the plugin run by the agent behind procfs' kernel
+// source on a fake /proc, in real worker threads (plugin harness); and, in this thread, the transform on
+// crafted batches: units, batches forwarded or grown in place, metrics registered late, warnings.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,7 +9,10 @@ import { BatchBuilder } from '../../protocol/batch-builder.js';
 import type { ElementContext } from '../../protocol/element.js';
 import type { MetricHandle, MetricInfo } from '../../protocol/metrics.js';
 import { Problems } from '../../agent/config/schema.js';
-import type { MetricSpec, PluginStartContext } from '../../agent/plugin-api.js';
+import { unitUniqueName } from '../../protocol/units.js';
+import { fakeProc } from '../../../test/helpers/fake-proc.js';
+import { startPlugin } from '../../../test/helpers/plugin-harness.js';
+import procfs from '../procfs/index.js';
 import tdp from './index.js';
 import transformModule, { secondsPer, type TdpTransformConfig } from './transform.js';
 
@@ -175,25 +180,40 @@ test('config problems name the key and what is valid', () => {
   }
 });
 
-test('start registers estimated_consumed_energy in J and adds the transform with the combined factor', async () => {
-  const metrics = new Map<string, MetricSpec>();
-  const transforms: Array<{ name: string; module: URL; config: unknown }> = [];
-  const warnings: string[] = [];
-  const ctx = {
-    log: { error() {}, warn: (_o: unknown, msg?: string) => warnings.push(msg ?? ''), info() {}, debug() {} },
-    metric(name: string, spec: MetricSpec): MetricHandle {
-      metrics.set(name, spec);
-      return { id: 9, name, type: F64 };
-    },
-    transform: (name: string, module: URL, config: unknown) => transforms.push({ name, module, config }),
-  } as unknown as PluginStartContext;
-  const { config } = parse({ tdp: 65, nb_vcpu: 4, nb_cpu: 16, cpu_time_conversion_factor: 1000 });
-  await tdp.start(config, ctx);
-  assert.deepEqual(metrics.get('estimated_consumed_energy'), { type: 'f64', unit: 'J', description: "CPU's estimated energy consumption", attributes: ['cpu_state'], delta: true });
-  assert.equal(transforms.length, 1);
-  assert.equal(transforms[0]!.name, 'transform');
-  assert.equal(transforms[0]!.module.pathname.split('/').pop(), 'transform.js');
-  assert.deepEqual(transforms[0]!.config, { input: 'kernel_cpu_time', output: { id: 9, name: 'estimated_consumed_energy', type: F64 }, wattsPerCpuSecond: 16.25 });
+test('start registers estimated_consumed_energy in J and adds the transform, which turns procfs CPU time into joules with tdp × nb_vcpu / nb_cpu', async (t) => {
+  const proc = fakeProc(t, 'normal');
+  const kernelOnly = { root: proc.root, kernel: { poll_interval: '1h' }, memory: { enabled: false }, network: { enabled: false }, processes: { enabled: false } };
+  const run = await startPlugin(t, tdp, {
+    config: { tdp: 65, nb_vcpu: 4, nb_cpu: 16, cpu_time_conversion_factor: 1000 },
+    with: [{ plugin: procfs, config: kernelOnly }],
+  });
+  const energy = run.agent.registry.byName('estimated_consumed_energy');
+  assert.ok(energy);
+  assert.deepEqual([energy.type, unitUniqueName(energy.unit), energy.description], [F64, 'J', "CPU's estimated energy consumption"]);
+  assert.deepEqual(
+    run.elements().filter((e) => e.kind === 'transform').map((e) => e.name),
+    ['transform/energy-estimation-tdp/transform'],
+  );
+  const warnings = run.logs.filter((l) => l.level === 40).map((l) => l.msg);
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!, /cpu_time_conversion_factor is ignored: the factor comes from the unit of kernel_cpu_time/);
+
+  // The first poll is procfs' baseline; the second gives the CPU time deltas, and with them the energy.
+  await run.waitForElement('source/procfs/kernel', 'the first poll', (e) => e.counters['polls'] === 1 && e.counters['points_out']! > 0);
+  proc.advance();
+  await run.trigger('source/procfs/kernel');
+  await run.waitForPoints('energy points', (points) => points.some((p) => p.metric === 'estimated_consumed_energy'));
+  const points = await run.stop();
+  const cpu = points.filter((p) => p.metric === 'kernel_cpu_time');
+  const joules = points.filter((p) => p.metric === 'estimated_consumed_energy');
+  assert.ok(cpu.length > 0);
+  assert.equal(joules.length, cpu.length);
+  // tdp × nb_vcpu / nb_cpu = 65 × 4 / 16 = 16.25 W per CPU-second; kernel_cpu_time is in ms.
+  cpu.forEach((c, k) => {
+    const e = joules[k]!;
+    assert.deepEqual([e.timestamp, e.resource, e.consumer, e.attributes], [c.timestamp, c.resource, c.consumer, c.attributes]);
+    assert.equal(e.type, 'f64');
+    assert.ok(Math.abs((e.value as number) - (Number(c.value) / 1000) * 16.25) < 1e-9, `${c.value} ms → ${e.value} J`);
+  });
+  assert.ok(cpu.some((c) => c.value > 0n && c.attributes['cpu_state'] === 'user'));
 });
