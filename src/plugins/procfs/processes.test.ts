@@ -260,13 +260,13 @@ test('real processes: a busy loop and a sleeping process, found by the watcher a
   const resident = first.find((p) => p.metric === 'memory_usage' && p.attributes['kind'] === 'resident')!;
   assert.ok((resident.value as bigint) > 0n, `resident memory of sleep: ${resident.value}`);
   assert.ok(first.some((p) => p.attributes['kind'] === 'proportional'));
-  assert.equal(run.element(sleepName).period, '3s');
-  assert.equal(run.element(busyName).period, '1h');
-  assert.match(run.element(busyName).thread ?? '', /^pool-\d+$/);
 
   // The CPU time the kernel counts around each poll bounds what the source may report in between.
   const percents = (n: number) => (p: RecordedPoint[]) => busyPoints(p).filter((x) => x.metric === 'cpu_percent').length >= n;
   await run.waitForPoints('the first poll of the busy loop', (p) => busyPoints(p).length > 0);
+  assert.equal(run.element(sleepName).period, '3s');
+  assert.equal(run.element(busyName).period, '1h');
+  assert.match(run.element(busyName).thread ?? '', /^pool-\d+$/);
   const a0 = cpuTicks(busy.pid);
   await run.trigger(busyName);
   await run.waitForPoints('the second poll of the busy loop', percents(3));
