@@ -3,8 +3,8 @@
 // line, and is the only place that calls process.exit.
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs, HELP_TEXT, type CliCommand } from './agent/cli-args.js';
-import { ConfigError, UsageError } from './agent/config/errors.js';
+import { parseArgs, HELP_TEXT, UsageError, type CliCommand } from './cli-args.js';
+import { ConfigError } from './agent/config/errors.js';
 import { loadConfig, generateDefaultConfig, type LoadedConfig } from './agent/config/loader.js';
 import { Agent } from './agent/agent.js';
 import { StartupError } from './agent/startup-error.js';
@@ -126,17 +126,10 @@ function controlSocketFromConfig(cmd: CliCommand): string {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
-    if (e instanceof UsageError) {
-      process.stderr.write(`error: ${e.message}\n${e.hint ? `${e.hint}\n` : ''}`);
-      process.exit(2);
-    }
-    if (e instanceof ControlUnavailable) {
-      process.stderr.write(`error: ${e.message}\n`);
-      process.exit(2);
-    }
-    if (e instanceof ConfigError || e instanceof StartupError || e instanceof ChildError) {
-      process.stderr.write(`error: ${e.message}\n`);
-      process.exit(1);
+    // The user's mistakes and the agent's refusals: one line (the usage hint on a second), never a stack.
+    if (e instanceof UsageError || e instanceof ControlUnavailable || e instanceof ConfigError || e instanceof StartupError || e instanceof ChildError) {
+      process.stderr.write(`error: ${e.message}\n${e instanceof UsageError ? `${e.hint}\n` : ''}`);
+      process.exit(e.exitCode);
     }
     process.stderr.write(`internal error (a bug, please report it): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exit(1);

@@ -2,8 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseArgs, HELP_TEXT, type CliCommand, type GlobalOptions } from '../src/agent/cli-args.js';
-import { UsageError } from '../src/agent/config/errors.js';
+import { parseArgs, HELP_TEXT, UsageError, type CliCommand, type GlobalOptions } from '../src/cli-args.js';
 
 const DEFAULTS: GlobalOptions = { config: 'alumet-config.toml', noDefaultConfig: false, configOverrides: [], logLevel: 'info' };
 

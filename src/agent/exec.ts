@@ -10,6 +10,7 @@ import type { Agent } from './agent.js';
 /** The child could not be started (not found, not executable): a user error, with a hint. */
 export class ChildError extends Error {
   override readonly name = 'ChildError';
+  readonly exitCode = 1;
 }
 
 type ChildCommand =

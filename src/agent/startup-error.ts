@@ -2,4 +2,5 @@
 
 export class StartupError extends Error {
   override readonly name = 'StartupError';
+  readonly exitCode = 1;
 }

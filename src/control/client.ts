@@ -12,6 +12,8 @@ export interface ControlReply {
 /** No agent answered on the socket (none running, wrong path, or no reply in time). */
 export class ControlUnavailable extends Error {
   override readonly name = 'ControlUnavailable';
+  /** `alumet-agent control` exits 2 when no agent answers (1 is an `error:` reply). */
+  readonly exitCode = 2;
   /** The errno code (`ENOENT`, `ECONNREFUSED`, …), or `ETIMEDOUT` when the agent did not answer in time. */
   readonly code: string;
   constructor(message: string, code: string) {

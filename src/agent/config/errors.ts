@@ -1,5 +1,5 @@
-// User mistakes as typed errors: main.ts prints them as one clear message with no stack trace and exits
-// with `exitCode` (a stack trace means a bug). Main thread only.
+// Configuration mistakes as a typed error: main.ts prints it as one clear message with no stack trace and
+// exits with `exitCode` (a stack trace means a bug). Main thread only.
 
 /**
  * A mistake in the configuration (file, overrides, `--plugins`). It holds every problem found, so
@@ -16,20 +16,5 @@ export class ConfigError extends Error {
     const list = typeof problems === 'string' ? [problems] : [...problems];
     super(list.length === 1 ? list[0]! : `${heading} (${list.length} problems):\n${list.map((p) => `  ${p}`).join('\n')}`);
     this.problems = list;
-  }
-}
-
-/**
- * Bad command-line usage (exit 2). `message` says what is wrong; `hint` is the usage line of the command
- * concerned and where to find more, for main.ts to print on the next line.
- */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-  readonly exitCode = 2;
-  readonly hint: string;
-
-  constructor(message: string, hint = 'Usage: alumet-agent [OPTIONS] [COMMAND]. Run "alumet-agent --help" for the commands and options.') {
-    super(message);
-    this.hint = hint;
   }
 }

@@ -1,9 +1,23 @@
 // Command-line parsing for alumet-agent: argv in, a CliCommand out, or a UsageError (exit 2). Pure; the
 // options may come before or after the command, except after exec's program. Main thread.
 
-import { closest } from '../protocol/suggest.js';
-import { UsageError } from './config/errors.js';
-import { RUST_FLAGS, type RustFlag, type RustFlagName } from './config/rust-compat.js';
+import { closest } from './protocol/suggest.js';
+import { RUST_FLAGS, type RustFlag, type RustFlagName } from './agent/config/rust-compat.js';
+
+/**
+ * Bad command-line usage (exit 2). `message` says what is wrong; `hint` is the usage line of the command
+ * concerned and where to find more, for main.ts to print on the next line.
+ */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly exitCode = 2;
+  readonly hint: string;
+
+  constructor(message: string, hint = 'Usage: alumet-agent [OPTIONS] [COMMAND]. Run "alumet-agent --help" for the commands and options.') {
+    super(message);
+    this.hint = hint;
+  }
+}
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
