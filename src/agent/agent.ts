@@ -25,8 +25,6 @@ export interface AgentOptions {
   pretty: boolean;
 }
 
-const ms = (d: string): number => Number(parseDuration(d) / 1_000_000n);
-
 export class Agent {
   readonly registry = new MetricRegistry();
   readonly supervisor: Supervisor;
@@ -46,19 +44,11 @@ export class Agent {
     this.#opts = opts;
     this.#log = opts.log;
     this.#outputFiles = new OutputFiles(opts.log);
-    const p = opts.pipeline;
     this.supervisor = new Supervisor({
       log: opts.log,
       logLevel: opts.logLevel,
       pretty: opts.pretty,
-      batchWindow: p.batch_window,
-      outputBacklog: p.output_backlog,
-      controlTimeoutMs: ms(p.control_timeout),
-      shutdownTimeoutMs: ms(p.shutdown_timeout),
-      restartMax: p.restart_max,
-      restartBackoffMs: ms(p.restart_backoff),
-      restartBackoffMaxMs: ms(p.restart_backoff_max),
-      poolThreads: p.pool_threads,
+      pipeline: opts.pipeline,
       onShutdown: () => void this.stop(),
     });
   }

@@ -1,5 +1,5 @@
-// The shape of the measurement pipeline (main thread): which worker sends to which. The supervisor asks
-// this module for a slot's neighbours whenever it wires a new or restarted worker.
+// The shape of the measurement pipeline (main thread): which worker sends to which. The link table
+// (link-table.ts) asks this module for a slot's neighbours whenever it wires a new or restarted worker.
 //
 //   source workers ──┐                                            ┌─► output worker A
 //   (one per source, │   ┌──────────────┐     ┌──────────────┐    ├─► output worker B
@@ -32,6 +32,10 @@ export class Topology {
   readonly sources: Slot[] = [];
   readonly transforms: Slot[] = [];
   readonly outputs: Slot[] = [];
+
+  slotsOf(role: SlotRole): Slot[] {
+    return role === 'source' ? this.sources : role === 'transform' ? this.transforms : this.outputs;
+  }
 
   all(): Slot[] {
     return [...this.outputs, ...this.transforms, ...this.sources];
