@@ -13,6 +13,7 @@ import { ControlDispatcher } from '../src/control/dispatch.js';
 import { SocketServer } from '../src/control/socket-server.js';
 import type { ElementDecl } from '../src/agent/element-record.js';
 import type { Supervisor } from '../src/agent/supervisor.js';
+import { controlTarget } from '../src/control/control-target.js';
 import type { MetricHandle } from '../src/protocol/metrics.js';
 import { assertCompleteCsv, balance, csvRows, MAIN_JS, rmrf, runAgentToEnd, startAgent, tempDir, waitFor, type AgentProcess } from './helpers/agent-process.js';
 import { pipeline } from './helpers/pipeline.js';
@@ -625,7 +626,9 @@ async function startFixtureAgent(t: TestContext, decls: (metric: MetricHandle, d
   await supervisor.start(decls(metric, dir), registry.all());
   t.after(() => supervisor.stopAll());
   const socket = join(dir, 'ctl.sock');
-  const server = new SocketServer({ path: socket, dispatcher: new ControlDispatcher(supervisor) });
+  // No agent here: `shutdown` stops the pipeline alone.
+  const target = controlTarget(supervisor, () => void supervisor.stopAll());
+  const server = new SocketServer({ path: socket, dispatcher: new ControlDispatcher(target) });
   await server.start();
   t.after(() => server.close());
   return {

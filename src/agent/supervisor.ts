@@ -1,6 +1,6 @@
 // The supervisor (main thread): starts the elements' workers in order, applies control requests to them,
 // restarts what fails, and runs the shutdown that loses no point. It answers the control path's element
-// operations and the shutdown command (ControlTarget). Its other jobs have files of their own:
+// operations (ElementControl); the agent owns the shutdown command. Its other jobs have files of their own:
 // element-table.ts (the records), link-table.ts (the data links), restart-policy.ts (backoff),
 // runtime-sources.ts (the shared pool) and point-balance.ts (where every point went).
 
@@ -9,7 +9,7 @@ import type { MetricInfo } from '../protocol/metrics.js';
 import type { WorkerEvent } from '../protocol/messages.js';
 import type { ConsumerEvent } from '../protocol/element.js';
 import { parseDuration } from '../protocol/duration.js';
-import type { ControlAction, ControlTarget, ElementSummary } from '../control/control-target.js';
+import type { ControlAction, ElementControl, ElementSummary } from '../control/control-target.js';
 import type { PipelineSettings } from './config/pipeline-settings.js';
 import type { ElementDecl, ElementRecord } from './element-record.js';
 import { ElementTable } from './element-table.js';
@@ -27,8 +27,6 @@ export interface SupervisorOptions {
   pretty: boolean;
   /** The `[pipeline]` table, as the config gives it. */
   pipeline: PipelineSettings;
-  /** Called once the pipeline has shut down (after a `shutdown` command, say). */
-  onShutdown?: () => void;
 }
 
 const START_TIMEOUT_MS = 30_000;
@@ -36,7 +34,7 @@ const START_TIMEOUT_MS = 30_000;
 /** A `[pipeline]` duration in whole milliseconds. */
 const ms = (duration: string): number => Number(parseDuration(duration) / 1_000_000n);
 
-export class Supervisor implements ControlTarget {
+export class Supervisor implements ElementControl {
   readonly #opts: SupervisorOptions;
   readonly #log: Logger;
   readonly #controlTimeoutMs: number;
@@ -129,10 +127,6 @@ export class Supervisor implements ControlTarget {
     return results.filter((r): r is { name: string; error: string } => r !== undefined);
   }
 
-  shutdown(): void {
-    void this.stopAll();
-  }
-
   /**
    * Shuts the pipeline down: sources stop and flush, transforms drain, outputs write everything and close.
    * Every stage drains into a consumer that is still alive, because each waits for the `end` of its inputs.
@@ -162,7 +156,6 @@ export class Supervisor implements ControlTarget {
     const t = this.#topology;
     for (const stage of [t.sources, ...t.transforms.map((s) => [s]), t.outputs]) await Promise.all(stage.map((s) => s.handle.terminate()));
     logBalance(this.#log, this.pointBalance());
-    this.#opts.onShutdown?.();
   }
 
   /** Makes metrics registered after start known to every worker. */

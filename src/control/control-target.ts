@@ -1,5 +1,6 @@
-// What the control path knows about the running agent. The supervisor (src/agent) implements this
-// interface; the socket server and command dispatcher (main thread) only ever see it.
+// What the control path knows about the running agent. The agent (src/agent) implements this interface
+// with the supervisor's element operations and its own shutdown; the socket server and command dispatcher
+// (main thread) only ever see it.
 
 export type ElementKind = 'source' | 'transform' | 'output';
 export type ElementState = 'starting' | 'running' | 'paused' | 'stopping' | 'stopped' | 'failed' | 'restarting';
@@ -27,7 +28,8 @@ export type ControlAction =
   | { type: 'set-period'; periodNs: bigint; text: string }
   | { type: 'trigger-now' };
 
-export interface ControlTarget {
+/** The operations on elements; the supervisor implements them. */
+export interface ElementControl {
   /** Every element, sources then transforms then outputs, in creation order. */
   elements(): ElementSummary[];
   /**
@@ -35,6 +37,19 @@ export interface ControlTarget {
    * Returns one error message per element that could not apply it (empty when all succeeded).
    */
   apply(names: readonly string[], action: ControlAction): Promise<Array<{ name: string; error: string }>>;
+}
+
+/** Everything a control command can ask of the agent. */
+export interface ControlTarget extends ElementControl {
   /** Starts the agent's shutdown (returns at once; the reply is sent before the agent exits). */
   shutdown(): void;
+}
+
+/** The ControlTarget made of `elements`' operations and the agent's `shutdown`. */
+export function controlTarget(elements: ElementControl, shutdown: () => void): ControlTarget {
+  return {
+    elements: () => elements.elements(),
+    apply: (names, action) => elements.apply(names, action),
+    shutdown,
+  };
 }
