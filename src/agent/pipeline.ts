@@ -8,7 +8,8 @@
 //                  ──┘
 //   Without transforms, every source worker sends straight to every output. Each arrow is a MessagePort
 //   pair carrying transferred batches one way and credits the other; the main thread is never on it.
-//   The supervisor reaches each worker through a separate comlink control port (not drawn).
+//   The supervisor reaches each worker through a separate comlink control port (not drawn here; the control
+//   path has its diagram in src/control/control-target.ts).
 
 import type { WorkerHandle } from './worker-handle.js';
 import type { ElementRecord } from './element-record.js';
