@@ -158,14 +158,6 @@ export class Supervisor implements ElementControl {
     logBalance(this.#log, this.pointBalance());
   }
 
-  /** Makes metrics registered after start known to every worker. */
-  async metricsAdded(list: MetricInfo[]): Promise<void> {
-    this.#metrics.push(...list);
-    await Promise.allSettled(
-      this.#topology.all().filter((s) => s.handle.alive).map((s) => s.handle.call('metricsAdded', (c) => c.metricsAdded(list), this.#controlTimeoutMs)),
-    );
-  }
-
   /** Where every point went, from the element counters (see point-balance.ts). */
   pointBalance(): PointBalance {
     return pointBalance(this.#table, this.#topology);
