@@ -1,8 +1,6 @@
 // The supervisor (main thread): starts the elements' workers in order, applies control requests to them,
-// restarts what fails, and runs the shutdown that loses no point. It answers the control path's element
-// operations (ElementControl); the agent owns the shutdown command. Its other jobs have files of their own:
-// element-table.ts (the records), link-table.ts (the data links), restart-policy.ts (backoff),
-// runtime-sources.ts (the shared pool) and point-balance.ts (where every point went).
+// restarts what fails, and runs the shutdown that loses no point (the agent decides when). Its other jobs have
+// files of their own: element-table, link-table, restart-policy, runtime-sources and point-balance.
 
 import type { Logger } from '../protocol/logging.js';
 import type { MetricInfo } from '../protocol/metrics.js';
