@@ -6,7 +6,6 @@
 
 import { once } from 'node:events';
 import { Worker, MessageChannel } from 'node:worker_threads';
-import { Supervisor } from '../src/agent/supervisor.js';
 import type { ElementDecl } from '../src/agent/element-record.js';
 import { MetricRegistry } from '../src/agent/metric-registry.js';
 import { Batch, F64 } from '../src/protocol/batch.js';
@@ -19,6 +18,7 @@ import type { SyntheticSourceConfig } from '../src/plugins/synthetic/source.js';
 import type { CountingOutputConfig } from './elements/counting-output.js';
 import { POINTS } from './elements/counting-output.js';
 import type { CeilingInit } from './ceiling-worker.js';
+import { pipeline } from '../test/helpers/pipeline.js';
 import { log, round, sleep, waitUntil, type Scenario } from './util.js';
 
 const SYNTHETIC_URL = new URL('../src/plugins/synthetic/source.js', import.meta.url).href;
@@ -62,9 +62,10 @@ export interface PipelineLoad {
 }
 
 export async function startPipeline(): Promise<PipelineLoad> {
-  const registry = new MetricRegistry();
-  const info = registry.register('synthetic_0', F64, { base: '1', prefix: '' }, 'bench points');
-  const metric: MetricHandle = { id: info.id, name: info.name, type: info.type };
+  const { supervisor, registry, f64: metric } = pipeline(
+    { batch_window: SHAPE.batchWindow, restart_max: 0, pool_threads: 1 },
+    { log: createLogger('warn', false), logLevel: 'warn' },
+  );
   const counter = new SharedArrayBuffer(16);
   const counts = new Float64Array(counter);
   const source: SyntheticSourceConfig = { metrics: [metric], pointsPerPoll: SHAPE.pointsPerPoll, attributes: 0, failAfterPolls: 0 };
@@ -74,19 +75,6 @@ export async function startPipeline(): Promise<PipelineLoad> {
     { kind: 'transform', plugin: 'bench', element: 'pass-through', moduleUrl: PASS_URL, config: {} },
     { kind: 'output', plugin: 'bench', element: 'count', moduleUrl: COUNT_URL, config: { counter } satisfies CountingOutputConfig },
   ];
-  const supervisor = new Supervisor({
-    log: createLogger('warn', false),
-    logLevel: 'warn',
-    pretty: false,
-    batchWindow: SHAPE.batchWindow,
-    outputBacklog: 1_000_000,
-    controlTimeoutMs: 10_000,
-    shutdownTimeoutMs: 20_000,
-    restartMax: 0,
-    restartBackoffMs: 100,
-    restartBackoffMaxMs: 1000,
-    poolThreads: 1,
-  });
   await supervisor.start(decls, registry.all());
   return {
     counted: () => counts[POINTS]!,

@@ -73,7 +73,7 @@ for (const transform of [false, true]) {
 
 test('a paused output with a small backlog accounts exactly: written + dropped_backlog == produced', async (t) => {
   const dir = tempDir();
-  const p = pipeline({ outputBacklog: 5_000 });
+  const p = pipeline({ output_backlog: 5_000 });
   t.after(() => p.supervisor.stopAll());
   t.after(() => rmrf(dir)); // after the pipeline has stopped writing there
   const files = await startLoaded(p, dir);
@@ -99,7 +99,7 @@ test('a paused output with a small backlog accounts exactly: written + dropped_b
 
 test('an output paused, overflowing, then resumed under load accounts exactly too', async (t) => {
   const dir = tempDir();
-  const p = pipeline({ outputBacklog: 5_000 });
+  const p = pipeline({ output_backlog: 5_000 });
   t.after(() => p.supervisor.stopAll());
   t.after(() => rmrf(dir)); // after the pipeline has stopped writing there
   const files = await startLoaded(p, dir);

@@ -12,12 +12,11 @@ import { sendControlLine, type ControlReply } from '../src/control/client.js';
 import { ControlDispatcher } from '../src/control/dispatch.js';
 import { SocketServer } from '../src/control/socket-server.js';
 import type { ElementDecl } from '../src/agent/element-record.js';
-import { MetricRegistry } from '../src/agent/metric-registry.js';
-import { Supervisor } from '../src/agent/supervisor.js';
-import { U64 } from '../src/protocol/batch.js';
-import { createLogger } from '../src/protocol/logging.js';
+import type { Supervisor } from '../src/agent/supervisor.js';
+import { controlTarget } from '../src/control/control-target.js';
 import type { MetricHandle } from '../src/protocol/metrics.js';
 import { assertCompleteCsv, balance, csvRows, MAIN_JS, rmrf, runAgentToEnd, startAgent, tempDir, waitFor, type AgentProcess } from './helpers/agent-process.js';
+import { pipeline } from './helpers/pipeline.js';
 import { statusEntries } from './helpers/status.js';
 
 const SOCKET = 'alumet-control.sock';
@@ -623,25 +622,13 @@ interface FixtureAgent {
 async function startFixtureAgent(t: TestContext, decls: (metric: MetricHandle, dir: string) => ElementDecl[]): Promise<FixtureAgent> {
   const dir = tempDir('alumet-ctl-');
   t.after(() => rmrf(dir));
-  const registry = new MetricRegistry();
-  const info = registry.register('fixture_points', U64, { base: '1', prefix: '' }, 'test points');
-  const supervisor = new Supervisor({
-    log: createLogger('silent', false),
-    logLevel: 'silent',
-    pretty: false,
-    batchWindow: 4,
-    outputBacklog: 100_000,
-    controlTimeoutMs: 10_000,
-    shutdownTimeoutMs: 20_000,
-    restartMax: 0,
-    restartBackoffMs: 20,
-    restartBackoffMaxMs: 100,
-    poolThreads: 1,
-  });
-  await supervisor.start(decls({ id: info.id, name: info.name, type: info.type }, dir), registry.all());
+  const { supervisor, registry, metric } = pipeline({ restart_max: 0, pool_threads: 1 });
+  await supervisor.start(decls(metric, dir), registry.all());
   t.after(() => supervisor.stopAll());
   const socket = join(dir, 'ctl.sock');
-  const server = new SocketServer({ path: socket, dispatcher: new ControlDispatcher(supervisor) });
+  // No agent here: `shutdown` stops the pipeline alone.
+  const target = controlTarget(supervisor, () => void supervisor.stopAll());
+  const server = new SocketServer({ path: socket, dispatcher: new ControlDispatcher(target) });
   await server.start();
   t.after(() => server.close());
   return {

@@ -119,7 +119,7 @@ test('a transform that throws once is restarted in place; the batch passes throu
 
 test('a transform that always throws: restarts back off (doubling up to the maximum), then it is left failed and bypassed', async (t) => {
   const dir = tempDir();
-  const p = pipeline({ restartMax: 4, restartBackoffMs: 10, restartBackoffMaxMs: 40 });
+  const p = pipeline({ restart_max: 4, restart_backoff: '10ms', restart_backoff_max: '40ms' });
   t.after(() => p.supervisor.stopAll());
   t.after(() => rmrf(dir)); // after the pipeline has stopped writing there
   const out = join(dir, 'o.txt');
@@ -146,7 +146,7 @@ test('a transform that always throws: restarts back off (doubling up to the maxi
 
 test('an output that always throws is left failed; its backlog stays bounded and is counted at shutdown', async (t) => {
   const dir = tempDir();
-  const p = pipeline({ restartMax: 2, outputBacklog: 3_000 });
+  const p = pipeline({ restart_max: 2, output_backlog: 3_000 });
   t.after(() => p.supervisor.stopAll());
   t.after(() => rmrf(dir)); // after the pipeline has stopped writing there
   const good = join(dir, 'good.txt');
@@ -201,7 +201,7 @@ test('an output that blocks for seconds slows the pipeline down; nothing is lost
 
 test('an output still blocked when shutdown_timeout passes: the shutdown completes and the balance shows what was not written', async (t) => {
   const dir = tempDir();
-  const p = pipeline({ shutdownTimeoutMs: 500 });
+  const p = pipeline({ shutdown_timeout: '500ms' });
   t.after(() => p.supervisor.stopAll());
   t.after(() => rmrf(dir)); // after the pipeline has stopped writing there
   await p.supervisor.start(
@@ -254,7 +254,7 @@ function memorySource(p: TestPipeline, root: string): import('../src/agent/eleme
 test('a /proc file that vanishes after it was opened: the source fails with the path, retries, gives up, and nothing else stops', async (t) => {
   const dir = tempDir();
   const root = fakeProc(dir);
-  const p = pipeline({ restartMax: 3 });
+  const p = pipeline({ restart_max: 3 });
   t.after(() => p.supervisor.stopAll());
   t.after(() => rmrf(dir)); // after the pipeline has stopped writing there
   const out = join(dir, 'o.txt');
@@ -274,7 +274,7 @@ test('a /proc file that vanishes after it was opened: the source fails with the 
 test('a /proc file that vanishes and comes back before the restart limit: the source is restarted and measures again', async (t) => {
   const dir = tempDir();
   const root = fakeProc(dir);
-  const p = pipeline({ restartMax: 1000, restartBackoffMs: 20, restartBackoffMaxMs: 20 });
+  const p = pipeline({ restart_max: 1000, restart_backoff: '20ms', restart_backoff_max: '20ms' });
   t.after(() => p.supervisor.stopAll());
   t.after(() => rmrf(dir)); // after the pipeline has stopped writing there
   await p.supervisor.start([memorySource(p, root), fileOutput('o', { path: join(dir, 'o.txt') })], p.registry.all());
@@ -292,7 +292,7 @@ test('a /proc file that vanishes and comes back before the restart limit: the so
 test('a /proc file whose format changes: the error names the file and the line, and the source retries', async (t) => {
   const dir = tempDir();
   const root = fakeProc(dir);
-  const p = pipeline({ restartMax: 2 });
+  const p = pipeline({ restart_max: 2 });
   t.after(() => p.supervisor.stopAll());
   t.after(() => rmrf(dir)); // after the pipeline has stopped writing there
   await p.supervisor.start([memorySource(p, root), countingSource('steady', { metric: p.metric, points: 1 }, 5), fileOutput('o', { path: join(dir, 'o.txt') })], p.registry.all());

@@ -2,59 +2,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Supervisor, type SupervisorOptions } from '../src/agent/supervisor.js';
-import type { ElementDecl } from '../src/agent/element-record.js';
-import { MetricRegistry } from '../src/agent/metric-registry.js';
-import { U64 } from '../src/protocol/batch.js';
-import { createLogger } from '../src/protocol/logging.js';
 import { tempDir, rmrf, waitFor } from './helpers/agent-process.js';
-
-const fixture = (name: string): string => new URL(`./fixtures/${name}.js`, import.meta.url).href;
-
-function setup(overrides: Partial<SupervisorOptions> = {}) {
-  const registry = new MetricRegistry();
-  const metric = registry.register('fixture_points', U64, { base: '1', prefix: '' }, 'test points');
-  const supervisor = new Supervisor({
-    log: createLogger('silent', false),
-    logLevel: 'silent',
-    pretty: false,
-    batchWindow: 4,
-    outputBacklog: 100_000,
-    controlTimeoutMs: 10_000,
-    shutdownTimeoutMs: 20_000,
-    restartMax: 3,
-    restartBackoffMs: 20,
-    restartBackoffMaxMs: 100,
-    poolThreads: 2,
-    ...overrides,
-  });
-  return { supervisor, registry, handle: { id: metric.id, name: metric.name, type: metric.type } };
-}
-
-function source(element: string, config: object, pollMs = 5): ElementDecl {
-  return { kind: 'source', plugin: 'fixture', element, moduleUrl: fixture('counting-source'), config, pollNs: BigInt(pollMs) * 1_000_000n };
-}
-
-function output(element: string, config: object): ElementDecl {
-  return { kind: 'output', plugin: 'fixture', element, moduleUrl: fixture('file-output'), config };
-}
-
-const lines = (path: string): number[] =>
-  existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map(Number) : [];
-const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
-
-function counters(s: Supervisor, name: string): Record<string, number> {
-  const e = s.elements().find((x) => x.name === name);
-  assert.ok(e, `element ${name} exists`);
-  return e.counters;
-}
+import { countingSource as source, counters, fileOutput as output, fixture, lines, pipeline, sum } from './helpers/pipeline.js';
 
 test('every point a source produced reaches every output through the transform, and shutdown loses none', async (t) => {
   const dir = tempDir();
   t.after(() => rmrf(dir));
-  const { supervisor, registry, handle } = setup();
+  const { supervisor, registry, metric: handle } = pipeline();
   const a = join(dir, 'a.txt');
   const b = join(dir, 'b.txt');
   const seen = join(dir, 'transform.txt');
@@ -82,7 +37,7 @@ test('every point a source produced reaches every output through the transform, 
 test('a source that throws once is restarted and the other source never stops polling', async (t) => {
   const dir = tempDir();
   t.after(() => rmrf(dir));
-  const { supervisor, registry, handle } = setup();
+  const { supervisor, registry, metric: handle } = pipeline();
   const out = join(dir, 'out.txt');
   await supervisor.start([source('flaky', { metric: handle, points: 1, failOn: [3] }), source('steady', { metric: handle, points: 1 }), output('o', { path: out })], registry.all());
   await waitFor(() => counters(supervisor, 'source/fixture/flaky')['restarts']! >= 1, { what: 'a restart of the flaky source' });
@@ -100,7 +55,7 @@ test('a source that throws once is restarted and the other source never stops po
 test('a source that always throws is left failed after restart_max restarts, with its error', async (t) => {
   const dir = tempDir();
   t.after(() => rmrf(dir));
-  const { supervisor, registry, handle } = setup({ restartMax: 2 });
+  const { supervisor, registry, metric: handle } = pipeline({ restart_max: 2 });
   await supervisor.start([source('broken', { metric: handle, points: 1, failFrom: 1 }), source('fine', { metric: handle, points: 1 }), output('o', { path: join(dir, 'o.txt') })], registry.all());
   await waitFor(() => counters(supervisor, 'source/fixture/broken')['restarts'] === 2 && counters(supervisor, 'source/fixture/broken')['errors'] === 3, {
     what: 'two restarts and a third failure',
@@ -117,7 +72,7 @@ test('a source that always throws is left failed after restart_max restarts, wit
 test('a worker that exits is spawned again, wired again, and keeps delivering', async (t) => {
   const dir = tempDir();
   t.after(() => rmrf(dir));
-  const { supervisor, registry, handle } = setup();
+  const { supervisor, registry, metric: handle } = pipeline();
   const out = join(dir, 'o.txt');
   await supervisor.start([source('exits', { metric: handle, points: 2, exitOnce: { poll: 4, marker: join(dir, 'exited') } }), output('o', { path: out })], registry.all());
   await waitFor(() => counters(supervisor, 'source/fixture/exits')['restarts']! >= 1, { what: 'the worker to be respawned' });
@@ -132,7 +87,7 @@ test('a worker that exits is spawned again, wired again, and keeps delivering', 
 test('an output that fails a write keeps the batch and writes it after its restart', async (t) => {
   const dir = tempDir();
   t.after(() => rmrf(dir));
-  const { supervisor, registry, handle } = setup();
+  const { supervisor, registry, metric: handle } = pipeline();
   const out = join(dir, 'o.txt');
   await supervisor.start([source('s', { metric: handle, points: 10 }), output('o', { path: out, failOn: [2] })], registry.all());
   await waitFor(() => counters(supervisor, 'output/fixture/o')['restarts']! >= 1, { what: 'the output restart' });

@@ -1,6 +1,6 @@
 // The agent's lifecycle (main thread): start the enabled plugins (they register metrics and declare
 // elements), start the pipeline through the supervisor, serve the control socket, and shut everything down
-// in order.
+// in order — whoever asks: a signal (main.ts), `exec`'s end, or the socket's `shutdown` command.
 
 import { formatDuration, parseDuration } from '../protocol/duration.js';
 import type { Logger } from '../protocol/logging.js';
@@ -8,6 +8,7 @@ import { parseUnit } from '../protocol/units.js';
 import { F64, U64 } from '../protocol/batch.js';
 import { ControlDispatcher } from '../control/dispatch.js';
 import { SocketServer } from '../control/socket-server.js';
+import { controlTarget } from '../control/control-target.js';
 import type { PipelineSettings } from './config/pipeline-settings.js';
 import type { AnyPlugin, ControlSocketOptions, PluginStartContext } from './plugin-api.js';
 import { MetricRegistry, describeMetric } from './metric-registry.js';
@@ -24,8 +25,6 @@ export interface AgentOptions {
   logLevel: string;
   pretty: boolean;
 }
-
-const ms = (d: string): number => Number(parseDuration(d) / 1_000_000n);
 
 export class Agent {
   readonly registry = new MetricRegistry();
@@ -46,21 +45,7 @@ export class Agent {
     this.#opts = opts;
     this.#log = opts.log;
     this.#outputFiles = new OutputFiles(opts.log);
-    const p = opts.pipeline;
-    this.supervisor = new Supervisor({
-      log: opts.log,
-      logLevel: opts.logLevel,
-      pretty: opts.pretty,
-      batchWindow: p.batch_window,
-      outputBacklog: p.output_backlog,
-      controlTimeoutMs: ms(p.control_timeout),
-      shutdownTimeoutMs: ms(p.shutdown_timeout),
-      restartMax: p.restart_max,
-      restartBackoffMs: ms(p.restart_backoff),
-      restartBackoffMaxMs: ms(p.restart_backoff_max),
-      poolThreads: p.pool_threads,
-      onShutdown: () => void this.stop(),
-    });
+    this.supervisor = new Supervisor({ log: opts.log, logLevel: opts.logLevel, pretty: opts.pretty, pipeline: opts.pipeline });
   }
 
   /**
@@ -116,7 +101,8 @@ export class Agent {
 
   /** Binds the control socket; lines that arrive before the pipeline is up wait for it. */
   async #listen(control: ControlSocketOptions): Promise<void> {
-    const dispatcher = new ControlDispatcher(this.supervisor);
+    // Elements are the supervisor's business; the shutdown is the agent's, for the plugins and the socket stop too.
+    const dispatcher = new ControlDispatcher(controlTarget(this.supervisor, () => void this.stop()));
     const ready = this.#ready.promise;
     this.#server = new SocketServer({
       path: control.socketPath,
@@ -137,10 +123,7 @@ export class Agent {
   /** Undoes a start-up that failed: workers end, plugins stop, the socket and the output-file claims go. */
   async #abortStart(): Promise<void> {
     this.#ready.resolve(false);
-    await this.supervisor.stopAll();
-    await this.#stopPlugins();
-    await this.#server?.close();
-    this.#outputFiles.releaseAll();
+    await this.stop();
   }
 
   /**

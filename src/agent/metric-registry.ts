@@ -10,7 +10,7 @@ export class MetricError extends Error {
   override readonly name = 'MetricError';
 }
 
-export function valueTypeName(type: ValueType): 'F64' | 'U64' {
+function valueTypeName(type: ValueType): 'F64' | 'U64' {
   return type === F64 ? 'F64' : 'U64';
 }
 

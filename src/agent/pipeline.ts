@@ -1,5 +1,5 @@
-// The shape of the measurement pipeline (main thread): which worker sends to which. The supervisor asks
-// this module for a slot's neighbours whenever it wires a new or restarted worker.
+// The shape of the measurement pipeline (main thread): which worker sends to which. The link table
+// (link-table.ts) asks this module for a slot's neighbours whenever it wires a new or restarted worker.
 //
 //   source workers ──┐                                            ┌─► output worker A
 //   (one per source, │   ┌──────────────┐     ┌──────────────┐    ├─► output worker B
@@ -8,7 +8,8 @@
 //                  ──┘
 //   Without transforms, every source worker sends straight to every output. Each arrow is a MessagePort
 //   pair carrying transferred batches one way and credits the other; the main thread is never on it.
-//   The supervisor reaches each worker through a separate comlink control port (not drawn).
+//   The supervisor reaches each worker through a separate comlink control port (not drawn here; the control
+//   path has its diagram in src/control/control-target.ts).
 
 import type { WorkerHandle } from './worker-handle.js';
 import type { ElementRecord } from './element-record.js';
@@ -32,6 +33,10 @@ export class Topology {
   readonly sources: Slot[] = [];
   readonly transforms: Slot[] = [];
   readonly outputs: Slot[] = [];
+
+  slotsOf(role: SlotRole): Slot[] {
+    return role === 'source' ? this.sources : role === 'transform' ? this.transforms : this.outputs;
+  }
 
   all(): Slot[] {
     return [...this.outputs, ...this.transforms, ...this.sources];

@@ -9,7 +9,7 @@ import type { WorkerControl, WorkerEvent, WorkerInit } from '../protocol/message
 const WORKER_ENTRY = new URL('../workers/element-worker.js', import.meta.url);
 const POOL_YOUNG_GENERATION_MB = 6;
 
-export class WorkerGoneError extends Error {
+class WorkerGoneError extends Error {
   override readonly name = 'WorkerGoneError';
 }
 

@@ -1,5 +1,31 @@
-// What the control path knows about the running agent. The supervisor (src/agent) implements this
-// interface; the socket server and command dispatcher (main thread) only ever see it.
+// What the control path knows about the running agent: the ControlTarget. The agent (src/agent) builds it
+// from the supervisor's element operations and its own shutdown; the socket server and the command
+// dispatcher only ever see this interface. One command line, down, and its reply, back up:
+//
+//   client: alumet-agent control, socat, a script              (another process)
+//       │ ▲   a command line; data lines, then `ok…` or `error: …`
+//   ════╪═╪═ Unix socket ════════════════════════════════════════════════════════ main thread below
+//       ▼ │
+//   SocketServer (socket-server.ts)           reads lines; answers a connection's lines in order
+//       │ ▲   the line; its Reply
+//       ▼ │
+//   ControlDispatcher (dispatch.ts)           parses the line (command-parser.ts), matches its pattern
+//       │ ▲                                   against elements() (pattern.ts), builds the Reply
+//       ▼ │
+//   ControlTarget (this file)
+//       │ ▲ │
+//       │ │ └─► shutdown(), once the reply is sent: the Agent (src/agent/agent.ts) stops the pipeline,
+//       │ │     the plugins and the socket
+//       ▼ │   elements(), apply(names, action); one error per element that could not apply it
+//   Supervisor (src/agent/supervisor.ts)      checks each element can take the action
+//       │ ▲   one comlink call per element (worker-handle.ts), raced against the worker's exit and
+//       │ │   control_timeout; it resolves once the request has taken effect
+//   ════╪═╪═ the worker's control port ══════════════════════════════════════════ worker thread below
+//       ▼ │
+//   the element's actor (src/workers)         pause, resume, stop, set-period, trigger-now; a source
+//                                             waiting for its next tick is woken at once
+//
+// Control requests never travel on the data links (src/agent/pipeline.ts), nor batches on a control port.
 
 export type ElementKind = 'source' | 'transform' | 'output';
 export type ElementState = 'starting' | 'running' | 'paused' | 'stopping' | 'stopped' | 'failed' | 'restarting';
@@ -27,7 +53,8 @@ export type ControlAction =
   | { type: 'set-period'; periodNs: bigint; text: string }
   | { type: 'trigger-now' };
 
-export interface ControlTarget {
+/** The operations on elements; the supervisor implements them. */
+export interface ElementControl {
   /** Every element, sources then transforms then outputs, in creation order. */
   elements(): ElementSummary[];
   /**
@@ -35,6 +62,19 @@ export interface ControlTarget {
    * Returns one error message per element that could not apply it (empty when all succeeded).
    */
   apply(names: readonly string[], action: ControlAction): Promise<Array<{ name: string; error: string }>>;
+}
+
+/** Everything a control command can ask of the agent. */
+export interface ControlTarget extends ElementControl {
   /** Starts the agent's shutdown (returns at once; the reply is sent before the agent exits). */
   shutdown(): void;
+}
+
+/** The ControlTarget made of `elements`' operations and the agent's `shutdown`. */
+export function controlTarget(elements: ElementControl, shutdown: () => void): ControlTarget {
+  return {
+    elements: () => elements.elements(),
+    apply: (names, action) => elements.apply(names, action),
+    shutdown,
+  };
 }

@@ -4,11 +4,13 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { pino } from 'pino';
-import { Supervisor, type SupervisorOptions } from '../../src/agent/supervisor.js';
+import { Supervisor } from '../../src/agent/supervisor.js';
+import type { PipelineSettings } from '../../src/agent/config/pipeline-settings.js';
 import type { ElementDecl } from '../../src/agent/element-record.js';
 import { MetricRegistry } from '../../src/agent/metric-registry.js';
 import { F64, U64 } from '../../src/protocol/batch.js';
 import type { MetricHandle } from '../../src/protocol/metrics.js';
+import type { Logger } from '../../src/protocol/logging.js';
 
 export const fixture = (name: string): string => new URL(`../fixtures/${name}.js`, import.meta.url).href;
 export const pluginModule = (path: string): string => new URL(`../../src/plugins/${path}.js`, import.meta.url).href;
@@ -25,26 +27,33 @@ export interface TestPipeline {
   logText(): string;
 }
 
-export function pipeline(overrides: Partial<SupervisorOptions> = {}): TestPipeline {
+/** The `[pipeline]` settings of the tests: small windows and quick restarts, so that faults show fast. */
+const TEST_SETTINGS: PipelineSettings = {
+  batch_window: 4,
+  pool_threads: 2,
+  shutdown_timeout: '20s',
+  restart_max: 3,
+  restart_backoff: '20ms',
+  restart_backoff_max: '100ms',
+  output_backlog: 1_000_000,
+  control_timeout: '10s',
+};
+
+export interface PipelineLogging {
+  /** Where the supervisor logs; by default into `logs`, at level info. */
+  log?: Logger;
+  /** The workers' log level; by default silent. */
+  logLevel?: string;
+}
+
+/** A Supervisor with `settings` over the test settings, not started yet. */
+export function pipeline(settings: Partial<PipelineSettings> = {}, logging: PipelineLogging = {}): TestPipeline {
   const registry = new MetricRegistry();
   const u = registry.register('fixture_points', U64, { base: '1', prefix: '' }, 'test points');
   const f = registry.register('synthetic_0', F64, { base: '1', prefix: '' }, 'synthetic points');
   const logs: Array<{ level: number; msg: string }> = [];
-  const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as { level: number; msg: string }) });
-  const supervisor = new Supervisor({
-    log,
-    logLevel: 'silent',
-    pretty: false,
-    batchWindow: 4,
-    outputBacklog: 1_000_000,
-    controlTimeoutMs: 10_000,
-    shutdownTimeoutMs: 20_000,
-    restartMax: 3,
-    restartBackoffMs: 20,
-    restartBackoffMaxMs: 100,
-    poolThreads: 2,
-    ...overrides,
-  });
+  const log = logging.log ?? pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as { level: number; msg: string }) });
+  const supervisor = new Supervisor({ log, logLevel: logging.logLevel ?? 'silent', pretty: false, pipeline: { ...TEST_SETTINGS, ...settings } });
   return {
     supervisor,
     registry,
