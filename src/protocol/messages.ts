@@ -84,8 +84,6 @@ export interface WorkerControl {
    */
   attachOutput(linkId: number, port: MessagePort, replaces?: number): Promise<number>;
   attachInput(linkId: number, port: MessagePort): void;
-  /** The link's producer is gone; the link ends by itself once all it sent has arrived. */
-  detachInput(linkId: number): void;
   /** Forgets a link whose consumer died; resolves with the points lost on it (unacknowledged or sent since). */
   detachOutput(linkId: number): Promise<number>;
   metricsAdded(metrics: MetricInfo[]): void;

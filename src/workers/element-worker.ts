@@ -146,9 +146,6 @@ const control: WorkerControl = {
   attachInput(linkId, port) {
     consumer().inputs.attach(linkId, port as MessagePort);
   },
-  detachInput(linkId) {
-    consumer().inputs.detach(linkId);
-  },
   detachOutput(linkId) {
     return downstream().detach(linkId);
   },

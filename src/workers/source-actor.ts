@@ -87,10 +87,6 @@ export class SourceActor {
     await this.#ticking?.catch(() => undefined);
   }
 
-  get periodNs(): bigint {
-    return this.#scheduler.periodNs;
-  }
-
   triggerNow(): Promise<void> {
     if (this.#stopping !== undefined) return Promise.reject(new Error(`${this.spec.name} is stopped`));
     return this.#scheduler.triggerNow();
