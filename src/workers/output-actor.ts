@@ -6,10 +6,11 @@
 // it written or puts it in the backlog; `backlog_points` is exact at every await. So if this worker dies,
 // the producers' unacknowledged batches plus `backlog_points` are exactly the points lost.
 
-import { Batch } from '../protocol/batch.js';
+import type { Batch } from '../protocol/batch.js';
 import { ElementCounters } from '../protocol/counters.js';
 import type { ElementContext, Output, OutputModule } from '../protocol/element.js';
 import type { ElementSpec } from '../protocol/messages.js';
+import { Backlog } from './backlog.js';
 import { Inputs } from './links.js';
 import type { ActorEvents } from './source-actor.js';
 
@@ -20,13 +21,11 @@ export class OutputActor {
   readonly #module: OutputModule<unknown>;
   readonly #ctx: ElementContext;
   readonly #events: ActorEvents;
-  readonly #backlogLimit: number;
+  readonly #backlog: Backlog;
   #output: Output | undefined;
   #opened = false;
   /** Batches received and not yet written; acknowledged upstream once written (or once held in backlog). */
   #queue: Array<{ batch: Batch; ack: () => void }> = [];
-  #backlog: Batch[] = [];
-  #backlogPoints = 0;
   #writing = false;
   /** The write in progress when the output's write is asynchronous, for pause to wait on. */
   #inWrite: Promise<void> | undefined;
@@ -41,7 +40,7 @@ export class OutputActor {
     this.#module = module;
     this.#ctx = ctx;
     this.#events = events;
-    this.#backlogLimit = backlogLimit;
+    this.#backlog = new Backlog(backlogLimit, this.counters, ctx.log, spec.name);
     this.#paused = spec.initialState === 'paused';
     this.inputs = new Inputs(
       (batch, ack) => {
@@ -109,25 +108,6 @@ export class OutputActor {
     });
   }
 
-  #hold(received: Batch): void {
-    const batch = compact(received);
-    this.#backlog.push(batch);
-    this.#backlogPoints += batch.length;
-    let dropped = 0;
-    while (this.#backlogPoints > this.#backlogLimit && this.#backlog.length > 1) {
-      const old = this.#backlog.shift()!;
-      this.#backlogPoints -= old.length;
-      dropped += old.length;
-    }
-    if (dropped > 0) {
-      if (this.counters.get('dropped_backlog') === 0) {
-        this.#ctx.log.warn(`${this.spec.name} backlog is full (${this.#backlogLimit} points): dropping the oldest points`);
-      }
-      this.counters.add('dropped_backlog', dropped);
-    }
-    this.counters.set('backlog_points', this.#backlogPoints);
-  }
-
   /** Writing is allowed: running, or draining while paused (a failed output cannot write). */
   get #mayWrite(): boolean {
     return !this.#holding || (this.#draining.length > 0 && !this.#failed);
@@ -139,25 +119,20 @@ export class OutputActor {
     try {
       // On resume, and at the end of a drain even while paused, the backlog is written first, in order.
       while (this.#backlog.length > 0 && this.#mayWrite) {
-        const batch = this.#backlog[0]!;
-        const written = await this.#write(batch, () => {
-          this.#backlog.shift();
-          this.#backlogPoints -= batch.length;
-          this.counters.set('backlog_points', this.#backlogPoints);
-        });
+        const written = await this.#write(this.#backlog.oldest()!, () => this.#backlog.removeOldest());
         if (!written) break;
       }
       while (this.#queue.length > 0) {
         if (!this.#mayWrite || this.#backlog.length > 0) {
           for (const { batch, ack } of this.#queue.splice(0)) {
-            this.#hold(batch);
+            this.#backlog.hold(batch);
             ack();
           }
           break;
         }
         const { batch, ack } = this.#queue.shift()!;
         if (!(await this.#write(batch, ack))) {
-          this.#hold(batch);
+          this.#backlog.hold(batch);
           ack();
         }
       }
@@ -165,13 +140,11 @@ export class OutputActor {
       this.#writing = false;
     }
     if (this.#draining.length > 0 && this.inputs.open === 0 && this.#queue.length === 0 && (this.#backlog.length === 0 || this.#failed)) {
-      if (this.#backlogPoints > 0) {
-        // A failed output that was given up on cannot write its backlog: account for it.
-        this.counters.add('dropped_crash', this.#backlogPoints);
-        this.#ctx.log.error(`${this.spec.name} closes failed with ${this.#backlogPoints} points unwritten`);
-        this.#backlog = [];
-        this.#backlogPoints = 0;
-        this.counters.set('backlog_points', 0);
+      // A failed output that was given up on cannot write its backlog: account for it.
+      const unwritten = this.#backlog.clear();
+      if (unwritten > 0) {
+        this.counters.add('dropped_crash', unwritten);
+        this.#ctx.log.error(`${this.spec.name} closes failed with ${unwritten} points unwritten`);
       }
       await this.#closeOutput();
       this.#closed = true;
@@ -215,17 +188,4 @@ export class OutputActor {
       this.#ctx.log.warn({ err: e }, `error while closing ${this.spec.name}`);
     }
   }
-}
-
-/**
- * `batch`, or a copy in a buffer of its size when it fills little of its own: a held batch keeps its whole
- * buffer, so without this the backlog's memory would follow the senders' batch capacities, not
- * output_backlog (5-point polls in 1024-point buffers: 20 times as much).
- */
-function compact(batch: Batch): Batch {
-  if (batch.capacity <= 2 * batch.length + 64) return batch;
-  const copy = new Batch(batch.length, undefined, 0, batch.strings, batch.attrSets);
-  copy.copyRangeFrom(batch, 0, batch.length);
-  batch.release();
-  return copy;
 }
