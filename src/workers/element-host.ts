@@ -25,9 +25,11 @@ export interface ElementActor {
   restart(): Promise<void>;
   /** Shutdown: a source stops; a transform or output finishes once every input has ended and all is passed on. */
   drain(): Promise<void>;
-  /** A transform's or an output's upstream links; a source has none. */
+  /** Receives on a new upstream link: only a transform or an output has inputs. */
   attachInput?(linkId: number, port: MessagePort): void;
+  /** Sources only: the next poll follows the new period. */
   setPeriod?(periodNs: bigint): Promise<void>;
+  /** Sources only: one extra poll, flushed at once. */
   triggerNow?(): Promise<void>;
 }
 
