@@ -126,7 +126,7 @@ export class ElementHost<I> {
   fail(error: unknown): void {
     this.#failed = true;
     this.counters.add('errors', 1);
-    const text = error instanceof Error ? error.message : String(error);
+    const text = errorText(error);
     this.ctx.log.error({ err: error }, `${this.name} failed: ${text}`);
     this.#services.report({ type: 'failed', id: this.spec.id, error: text });
   }
@@ -135,4 +135,9 @@ export class ElementHost<I> {
   ended(reason: string): void {
     this.#services.report({ type: 'ended', id: this.spec.id, reason });
   }
+}
+
+/** The message of a thrown value, whatever was thrown. */
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

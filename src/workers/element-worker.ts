@@ -8,7 +8,7 @@ import { createLogger } from '../protocol/logging.js';
 import type { ConsumerEvent, ElementModule } from '../protocol/element.js';
 import type { MetricInfo } from '../protocol/metrics.js';
 import type { ElementSpec, WorkerControl, WorkerInit } from '../protocol/messages.js';
-import type { ElementActor, WorkerServices } from './element-host.js';
+import { errorText, type ElementActor, type WorkerServices } from './element-host.js';
 import { Coalescer, Fanout } from './links.js';
 import { SourceActor } from './source-actor.js';
 import { TransformActor } from './transform-actor.js';
@@ -30,10 +30,6 @@ const downstream = new Fanout(init.batchWindow);
 const coalescer = init.shared ? new Coalescer(downstream) : undefined;
 const actors = new Map<number, ElementActor>();
 let started = false;
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 async function createActor(spec: ElementSpec): Promise<ElementActor> {
   const imported = (await import(spec.moduleUrl)) as { default?: ElementModule };
