@@ -64,7 +64,9 @@ export type WorkerEvent =
 /** The control API every worker exposes over comlink. Calls resolve once the request has taken effect. */
 export interface WorkerControl {
   ping(): string;
+  /** Adds an element to a running worker (a run-time source on a pool thread); it starts if the worker has. */
   addElement(spec: ElementSpec): Promise<void>;
+  /** Stops an element (a source's final flush) and forgets it. */
   removeElement(id: number): Promise<void>;
   /** Starts the elements (after the supervisor has wired their links): outputs open, sources begin polling. */
   start(): Promise<void>;
@@ -76,16 +78,18 @@ export interface WorkerControl {
   triggerNow(id: number): Promise<void>;
   /** Re-creates a failed element's instance in place (same links, same counters). */
   restart(id: number): Promise<void>;
-  /** Transforms and outputs: resolves once every input has ended and all data is forwarded or written. */
+  /**
+   * Shutdown: sources stop with a final flush; a transform or output resolves once every input has ended
+   * and all it received is forwarded or written. Then the worker's own links end.
+   */
   drain(): Promise<void>;
   /**
    * Sends on a new link. With `replaces`: in place of that link, whose consumer died and has been started
    * again, in one step; resolves with the points lost on the replaced link (0 without `replaces`).
    */
   attachOutput(linkId: number, port: MessagePort, replaces?: number): Promise<number>;
+  /** Receives on a new link (transform and output workers). */
   attachInput(linkId: number, port: MessagePort): void;
-  /** The link's producer is gone; the link ends by itself once all it sent has arrived. */
-  detachInput(linkId: number): void;
   /** Forgets a link whose consumer died; resolves with the points lost on it (unacknowledged or sent since). */
   detachOutput(linkId: number): Promise<number>;
   metricsAdded(metrics: MetricInfo[]): void;

@@ -4,111 +4,72 @@
 
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { expose } from '../protocol/rpc.js';
-import { createLogger, type Logger } from '../protocol/logging.js';
-import type { ConsumerEvent, ElementContext, ElementModule } from '../protocol/element.js';
+import { createLogger } from '../protocol/logging.js';
+import type { ConsumerEvent, ElementModule } from '../protocol/element.js';
 import type { MetricInfo } from '../protocol/metrics.js';
-import type { ElementSpec, WorkerControl, WorkerEvent, WorkerInit } from '../protocol/messages.js';
+import type { ElementSpec, WorkerControl, WorkerInit } from '../protocol/messages.js';
+import { errorText, type ElementActor, type WorkerServices } from './element-host.js';
 import { Coalescer, Fanout } from './links.js';
-import { SourceActor, type ActorEvents } from './source-actor.js';
+import { SourceActor } from './source-actor.js';
 import { TransformActor } from './transform-actor.js';
 import { OutputActor } from './output-actor.js';
 
 const init = workerData as WorkerInit;
-const rootLog: Logger = createLogger(init.logLevel, init.pretty);
+const rootLog = createLogger(init.logLevel, init.pretty);
 const metrics = new Map<number, MetricInfo>(init.metrics.map((m) => [m.id, m]));
-const sourceFanout = new Fanout(init.batchWindow);
-/** What sources hand their batches to: on a pool thread, a Coalescer merges what they flush together. */
-const sourceSink = init.shared ? new Coalescer(sourceFanout) : sourceFanout;
-
-type Actor = SourceActor | TransformActor | OutputActor;
-const actors = new Map<number, Actor>();
 const consumerListeners: Array<(event: ConsumerEvent) => void> = [];
+const services: WorkerServices = {
+  log: rootLog,
+  metrics,
+  report: (event) => parentPort!.postMessage(event),
+  onConsumerEvent: (listener) => void consumerListeners.push(listener),
+};
+/** Where this worker's elements send: its transform forwards here, its sources flush here. */
+const downstream = new Fanout(init.batchWindow);
+/** On a pool thread, what merges the batches its many sources flush together. */
+const coalescer = init.shared ? new Coalescer(downstream) : undefined;
+const actors = new Map<number, ElementActor>();
+let started = false;
 
-function report(event: WorkerEvent): void {
-  parentPort!.postMessage(event);
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-async function createActor(spec: ElementSpec): Promise<Actor> {
+async function createActor(spec: ElementSpec): Promise<ElementActor> {
   const imported = (await import(spec.moduleUrl)) as { default?: ElementModule };
   const module = imported.default;
   if (module === undefined || module.kind !== spec.kind) {
     throw new Error(`${spec.moduleUrl} does not export a ${spec.kind} element (export default define${spec.kind[0]!.toUpperCase()}${spec.kind.slice(1)}(…))`);
   }
-  const log = rootLog.child({ element: spec.name });
-  const ctx: ElementContext = {
-    name: spec.name,
-    log,
-    metrics,
-    isRestart: spec.isRestart,
-    runtime: {
-      add: (runtimeSpec) => report({ type: 'add-source', id: spec.id, spec: runtimeSpec }),
-      remove: (element) => report({ type: 'remove-source', id: spec.id, element }),
-      onConsumerEvent: (listener) => void consumerListeners.push(listener),
-    },
-  };
-  const events: ActorEvents = {
-    failed: (e) => {
-      log.error({ err: e }, `${spec.name} failed: ${errorText(e)}`);
-      report({ type: 'failed', id: spec.id, error: errorText(e) });
-    },
-    ended: (reason) => report({ type: 'ended', id: spec.id, reason }),
-  };
-  let actor: Actor;
-  if (module.kind === 'source') actor = new SourceActor(spec, module, ctx, sourceSink, !init.shared, events);
-  else if (module.kind === 'transform') actor = new TransformActor(spec, module, ctx, init.batchWindow, events);
-  else actor = new OutputActor(spec, module, ctx, init.outputBacklog, events);
-  await actor.init();
-  return actor;
+  let created: ElementActor;
+  if (module.kind === 'source') created = new SourceActor(spec, module, services, coalescer ?? downstream, !init.shared);
+  else if (module.kind === 'transform') created = new TransformActor(spec, module, services, downstream);
+  else created = new OutputActor(spec, module, services, init.outputBacklog);
+  await created.init();
+  return created;
 }
 
-function actor(id: number): Actor {
+function actor(id: number): ElementActor {
   const a = actors.get(id);
   if (a === undefined) throw new Error(`no element with id ${id} in this worker`);
   return a;
 }
 
-function source(id: number): SourceActor {
-  const a = actor(id);
-  if (!(a instanceof SourceActor)) throw new Error(`${a.spec.name} is not a source`);
-  return a;
+function sourcesOnly(command: string, a: ElementActor): Error {
+  const article = a.spec.kind === 'output' ? 'an' : 'a';
+  return new Error(`${command} applies to sources only; ${a.spec.name} is ${article} ${a.spec.kind}`);
 }
-
-/** The single transform or output of a non-source worker. */
-function consumer(): TransformActor | OutputActor {
-  for (const a of actors.values()) if (!(a instanceof SourceActor)) return a;
-  throw new Error('this worker hosts no transform or output');
-}
-
-/** Where this worker sends batches: its transform's fan-out, or the one its sources share. */
-function downstream(): Fanout {
-  const t = [...actors.values()].find((a) => a instanceof TransformActor);
-  return t instanceof TransformActor ? t.fanout : sourceFanout;
-}
-
-let started = false;
 
 const control: WorkerControl = {
   ping: () => 'pong',
   async addElement(spec) {
     const a = await createActor(spec);
     actors.set(spec.id, a);
-    if (started && a instanceof SourceActor) a.start();
+    if (started) await a.start();
   },
   async removeElement(id) {
-    const a = actors.get(id);
-    if (a instanceof SourceActor) await a.stop();
+    await actors.get(id)?.stop();
     actors.delete(id);
   },
   async start() {
     started = true;
-    for (const a of actors.values()) {
-      if (a instanceof SourceActor) a.start();
-      else if (a instanceof OutputActor) await a.open();
-    }
+    for (const a of actors.values()) await a.start();
   },
   async pause(id) {
     await actor(id).pause();
@@ -117,40 +78,43 @@ const control: WorkerControl = {
     actor(id).resume();
   },
   async stop(id) {
-    const a = actor(id);
-    if (a instanceof TransformActor) throw new Error(`${a.spec.name} is a transform; stop applies to sources and outputs`);
-    await a.stop();
-    if (a instanceof SourceActor && !init.shared) sourceFanout.endAll();
+    await actor(id).stop();
+    // An element alone on its thread sends nothing more once stopped: its links end, so that its consumers
+    // stop waiting for it (an output has none). A pool thread's links still carry its other sources.
+    if (!init.shared) downstream.endAll();
   },
   async setPeriod(id, periodNs) {
-    await source(id).setPeriod(periodNs);
+    const a = actor(id);
+    if (a.setPeriod === undefined) throw sourcesOnly('set-period', a);
+    await a.setPeriod(periodNs);
   },
-  triggerNow: (id) => source(id).triggerNow(),
+  async triggerNow(id) {
+    const a = actor(id);
+    if (a.triggerNow === undefined) throw sourcesOnly('trigger-now', a);
+    await a.triggerNow();
+  },
   restart: (id) => actor(id).restart(),
   async drain() {
-    if ([...actors.values()].every((a) => a instanceof SourceActor)) {
-      await Promise.all([...actors.values()].map((a) => (a as SourceActor).stop()));
-      if (sourceSink instanceof Coalescer) await sourceSink.flush();
-      sourceFanout.endAll();
-      return;
-    }
-    await consumer().drain();
+    await Promise.all([...actors.values()].map((a) => a.drain()));
+    await coalescer?.flush();
+    // Everything this thread's elements will ever send is on its way: the next stage may drain in turn.
+    downstream.endAll();
   },
   async attachOutput(linkId, port, replaces) {
     if (replaces === undefined) {
-      downstream().attach(linkId, port as MessagePort);
+      downstream.attach(linkId, port as MessagePort);
       return 0;
     }
-    return downstream().replace(replaces, linkId, port as MessagePort);
+    return downstream.replace(replaces, linkId, port as MessagePort);
   },
   attachInput(linkId, port) {
-    consumer().inputs.attach(linkId, port as MessagePort);
-  },
-  detachInput(linkId) {
-    consumer().inputs.detach(linkId);
+    for (const a of actors.values()) {
+      if (a.attachInput !== undefined) return a.attachInput(linkId, port as MessagePort);
+    }
+    throw new Error('this worker hosts no transform or output');
   },
   detachOutput(linkId) {
-    return downstream().detach(linkId);
+    return downstream.detach(linkId);
   },
   metricsAdded(list) {
     for (const m of list) metrics.set(m.id, m);

@@ -251,14 +251,6 @@ export class Inputs {
     this.#onChange();
   }
 
-  /**
-   * The producer of link `id` is gone or going. Nothing to do: its port closes once everything it sent has
-   * been delivered (closing it here would drop batches still in the port).
-   */
-  detach(id: number): void {
-    void id;
-  }
-
   /** Asks every producer to stop sending on its link; each answers `end` after its last batch. */
   requestClose(): void {
     for (const link of this.#links.values()) link.port.postMessage({ type: 'closing' } satisfies DataMessage);

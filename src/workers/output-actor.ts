@@ -6,69 +6,56 @@
 // it written or puts it in the backlog; `backlog_points` is exact at every await. So if this worker dies,
 // the producers' unacknowledged batches plus `backlog_points` are exactly the points lost.
 
-import { Batch } from '../protocol/batch.js';
-import { ElementCounters } from '../protocol/counters.js';
-import type { ElementContext, Output, OutputModule } from '../protocol/element.js';
+import type { MessagePort } from 'node:worker_threads';
+import type { Batch } from '../protocol/batch.js';
+import type { Output, OutputModule } from '../protocol/element.js';
 import type { ElementSpec } from '../protocol/messages.js';
-import { Inputs } from './links.js';
-import type { ActorEvents } from './source-actor.js';
+import { Backlog } from './backlog.js';
+import { ElementHost, type ElementActor, type WorkerServices } from './element-host.js';
+import { Inbox } from './inbox.js';
 
-export class OutputActor {
-  readonly spec: ElementSpec;
-  readonly counters: ElementCounters;
-  readonly inputs: Inputs;
-  readonly #module: OutputModule<unknown>;
-  readonly #ctx: ElementContext;
-  readonly #events: ActorEvents;
-  readonly #backlogLimit: number;
-  #output: Output | undefined;
-  #opened = false;
+export class OutputActor implements ElementActor {
+  readonly #host: ElementHost<Output>;
   /** Batches received and not yet written; acknowledged upstream once written (or once held in backlog). */
-  #queue: Array<{ batch: Batch; ack: () => void }> = [];
-  #backlog: Batch[] = [];
-  #backlogPoints = 0;
+  readonly #inbox: Inbox;
+  readonly #backlog: Backlog;
+  #opened = false;
   #writing = false;
   /** The write in progress when the output's write is asynchronous, for pause to wait on. */
   #inWrite: Promise<void> | undefined;
   #paused: boolean;
-  #failed = false;
   #closed = false;
-  #draining: Array<() => void> = [];
 
-  constructor(spec: ElementSpec, module: OutputModule<unknown>, ctx: ElementContext, backlogLimit: number, events: ActorEvents) {
-    this.spec = spec;
-    this.counters = new ElementCounters(spec.counters);
-    this.#module = module;
-    this.#ctx = ctx;
-    this.#events = events;
-    this.#backlogLimit = backlogLimit;
+  constructor(spec: ElementSpec, module: OutputModule<unknown>, services: WorkerServices, backlogLimit: number) {
+    this.#host = new ElementHost(spec, services, { create: module.create, end: (output) => output.close?.(), ending: 'closing' });
+    // Batches are queued even while holding, so that acknowledgements keep the arrival order.
+    this.#inbox = new Inbox(this.#host.counters, () => void this.#pump());
+    this.#backlog = new Backlog(backlogLimit, this.#host.counters, this.#host.ctx.log, spec.name);
     this.#paused = spec.initialState === 'paused';
-    this.inputs = new Inputs(
-      (batch, ack) => {
-        this.counters.add('batches_in', 1);
-        this.counters.add('points_in', batch.length);
-        // Queued even while holding, so that acknowledgements keep the arrival order.
-        this.#queue.push({ batch, ack });
-        void this.#pump();
-      },
-      () => void this.#pump(),
-    );
   }
 
-  async init(ctx: ElementContext = this.#ctx): Promise<void> {
-    this.#output = await this.#module.create(this.spec.config, ctx);
+  get spec(): ElementSpec {
+    return this.#host.spec;
+  }
+
+  async init(): Promise<void> {
+    await this.#host.create();
     // A replacement for an output that was running opens at once; a first start waits for the pipeline.
-    if (ctx.isRestart) await this.open();
+    if (this.spec.isRestart) await this.#open();
   }
 
   /** Lets the output create or write its files: called once the whole pipeline has started. */
-  async open(): Promise<void> {
+  start(): Promise<void> {
+    return this.#open();
+  }
+
+  async #open(): Promise<void> {
     this.#opened = true;
-    await this.#output?.open?.();
+    await this.#host.instance?.open?.();
   }
 
   get #holding(): boolean {
-    return this.#paused || this.#failed;
+    return this.#paused || this.#host.failed;
   }
 
   /** Resolves once the write in progress, if any, has ended: from then on nothing is written until resume. */
@@ -88,49 +75,31 @@ export class OutputActor {
   }
 
   async restart(): Promise<void> {
-    await this.#closeOutput();
-    await this.init({ ...this.#ctx, isRestart: this.#opened });
-    this.#failed = false;
+    // Re-created as a restart (appending) only if the failed instance had opened its files.
+    const reopen = this.#opened;
+    await this.#host.restart(reopen, () => (reopen ? this.#open() : Promise.resolve()));
     void this.#pump();
   }
 
   /** Stops receiving, writes everything already received (backlog included), closes. */
   stop(): Promise<void> {
-    this.inputs.requestClose();
+    this.#inbox.requestClose();
     return this.drain();
   }
 
   /** Resolves once every input has ended and everything received is written and the output closed. */
   drain(): Promise<void> {
     if (this.#closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#draining.push(resolve);
-      void this.#pump();
-    });
+    return this.#inbox.drain();
   }
 
-  #hold(received: Batch): void {
-    const batch = compact(received);
-    this.#backlog.push(batch);
-    this.#backlogPoints += batch.length;
-    let dropped = 0;
-    while (this.#backlogPoints > this.#backlogLimit && this.#backlog.length > 1) {
-      const old = this.#backlog.shift()!;
-      this.#backlogPoints -= old.length;
-      dropped += old.length;
-    }
-    if (dropped > 0) {
-      if (this.counters.get('dropped_backlog') === 0) {
-        this.#ctx.log.warn(`${this.spec.name} backlog is full (${this.#backlogLimit} points): dropping the oldest points`);
-      }
-      this.counters.add('dropped_backlog', dropped);
-    }
-    this.counters.set('backlog_points', this.#backlogPoints);
+  attachInput(linkId: number, port: MessagePort): void {
+    this.#inbox.attach(linkId, port);
   }
 
   /** Writing is allowed: running, or draining while paused (a failed output cannot write). */
   get #mayWrite(): boolean {
-    return !this.#holding || (this.#draining.length > 0 && !this.#failed);
+    return !this.#holding || (this.#inbox.draining && !this.#host.failed);
   }
 
   async #pump(): Promise<void> {
@@ -139,43 +108,36 @@ export class OutputActor {
     try {
       // On resume, and at the end of a drain even while paused, the backlog is written first, in order.
       while (this.#backlog.length > 0 && this.#mayWrite) {
-        const batch = this.#backlog[0]!;
-        const written = await this.#write(batch, () => {
-          this.#backlog.shift();
-          this.#backlogPoints -= batch.length;
-          this.counters.set('backlog_points', this.#backlogPoints);
-        });
+        const written = await this.#write(this.#backlog.oldest()!, () => this.#backlog.removeOldest());
         if (!written) break;
       }
-      while (this.#queue.length > 0) {
+      while (this.#inbox.length > 0) {
         if (!this.#mayWrite || this.#backlog.length > 0) {
-          for (const { batch, ack } of this.#queue.splice(0)) {
-            this.#hold(batch);
+          for (const { batch, ack } of this.#inbox.takeAll()) {
+            this.#backlog.hold(batch);
             ack();
           }
           break;
         }
-        const { batch, ack } = this.#queue.shift()!;
+        const { batch, ack } = this.#inbox.next()!;
         if (!(await this.#write(batch, ack))) {
-          this.#hold(batch);
+          this.#backlog.hold(batch);
           ack();
         }
       }
     } finally {
       this.#writing = false;
     }
-    if (this.#draining.length > 0 && this.inputs.open === 0 && this.#queue.length === 0 && (this.#backlog.length === 0 || this.#failed)) {
-      if (this.#backlogPoints > 0) {
-        // A failed output that was given up on cannot write its backlog: account for it.
-        this.counters.add('dropped_crash', this.#backlogPoints);
-        this.#ctx.log.error(`${this.spec.name} closes failed with ${this.#backlogPoints} points unwritten`);
-        this.#backlog = [];
-        this.#backlogPoints = 0;
-        this.counters.set('backlog_points', 0);
+    if (this.#inbox.mayFinish && (this.#backlog.length === 0 || this.#host.failed)) {
+      // A failed output that was given up on cannot write its backlog: account for it.
+      const unwritten = this.#backlog.clear();
+      if (unwritten > 0) {
+        this.#host.counters.add('dropped_crash', unwritten);
+        this.#host.ctx.log.error(`${this.#host.name} closes failed with ${unwritten} points unwritten`);
       }
-      await this.#closeOutput();
+      await this.#host.close();
       this.#closed = true;
-      for (const resolve of this.#draining.splice(0)) resolve();
+      this.#inbox.drained();
     }
   }
 
@@ -184,48 +146,24 @@ export class OutputActor {
    * `written` runs in the same synchronous step as the counting, so a crash never splits the two.
    */
   async #write(batch: Batch, written: () => void): Promise<boolean> {
-    if (this.#failed || this.#output === undefined) return false;
+    const output = this.#host.instance;
+    if (this.#host.failed || output === undefined) return false;
     try {
-      const pending = this.#output.write(batch);
+      const pending = output.write(batch);
       this.#inWrite = pending ?? undefined;
       await pending;
     } catch (e) {
-      this.#failed = true;
-      this.counters.add('errors', 1);
-      this.#events.failed(e);
+      this.#host.fail(e);
       return false;
     } finally {
       this.#inWrite = undefined;
     }
-    this.counters.add('points_out', batch.length);
-    this.counters.add('batches_out', 1);
+    this.#host.counters.add('points_out', batch.length);
+    this.#host.counters.add('batches_out', 1);
     written();
     // Written means done with: its buffer goes back to this thread's pool, and from there upstream with a
     // credit, so the source's next big batch needs no fresh allocation.
     batch.release();
     return true;
   }
-
-  async #closeOutput(): Promise<void> {
-    const output = this.#output;
-    this.#output = undefined;
-    try {
-      await output?.close?.();
-    } catch (e) {
-      this.#ctx.log.warn({ err: e }, `error while closing ${this.spec.name}`);
-    }
-  }
-}
-
-/**
- * `batch`, or a copy in a buffer of its size when it fills little of its own: a held batch keeps its whole
- * buffer, so without this the backlog's memory would follow the senders' batch capacities, not
- * output_backlog (5-point polls in 1024-point buffers: 20 times as much).
- */
-function compact(batch: Batch): Batch {
-  if (batch.capacity <= 2 * batch.length + 64) return batch;
-  const copy = new Batch(batch.length, undefined, 0, batch.strings, batch.attrSets);
-  copy.copyRangeFrom(batch, 0, batch.length);
-  batch.release();
-  return copy;
 }

@@ -79,14 +79,6 @@ export class Scheduler {
     this.#state = opts.paused ? 'paused' : 'running';
   }
 
-  get periodNs(): bigint {
-    return BigInt(Math.round(this.#periodMs * 1e6));
-  }
-
-  get paused(): boolean {
-    return this.#state === 'paused';
-  }
-
   /** Starts the loop; the first tick is immediate (as Alumet's timer, whose start is already due). */
   start(): void {
     if (this.#started) return;

@@ -1,61 +1,52 @@
-// A managed source running inside a worker: its schedule, its poll buffer, flushes into the worker's
-// downstream fan-out, and its pause/resume/stop/set-period/trigger-now behaviour. Worker thread.
+// A managed source running inside a worker: its schedule, its poll buffer, and its flushes into the
+// worker's downstream links; what every element has (counters, context, create, close, restart) is its
+// ElementHost's. Worker thread.
 
 import { BatchBuilder } from '../protocol/batch-builder.js';
 import type { Batch } from '../protocol/batch.js';
 import { nowTimestamp } from '../protocol/clock.js';
-import { ElementCounters } from '../protocol/counters.js';
-import { SourceEnded, type ElementContext, type Source, type SourceModule } from '../protocol/element.js';
+import { SourceEnded, type Source, type SourceModule } from '../protocol/element.js';
 import type { ElementSpec } from '../protocol/messages.js';
+import { ElementHost, type ElementActor, type WorkerServices } from './element-host.js';
 import type { BatchSink } from './links.js';
 import { Scheduler } from './scheduler.js';
 
 /** Flushed batches a source may hold while its consumers have no credit; beyond it, ticks are skipped. */
 const MAX_PENDING_BATCHES = 4;
 
-export interface ActorEvents {
-  failed(error: unknown): void;
-  ended(reason: string): void;
-}
-
-export class SourceActor {
-  readonly spec: ElementSpec;
-  readonly counters: ElementCounters;
-  readonly #module: SourceModule<unknown>;
-  readonly #ctx: ElementContext;
-  readonly #fanout: BatchSink;
-  readonly #events: ActorEvents;
+export class SourceActor implements ElementActor {
+  readonly #host: ElementHost<Source>;
+  readonly #sink: BatchSink;
   readonly #scheduler: Scheduler;
-  #source: Source | undefined;
   #builder = new BatchBuilder();
   #flushRounds: number;
   #round = 0;
   #pending: Batch[] = [];
-  #failed = false;
   #stopping: Promise<void> | undefined;
   #sending = false;
   /** The tick in progress (a poll may be asynchronous), for pause and set-period to wait on. */
   #ticking: Promise<void> | undefined;
 
-  constructor(spec: ElementSpec, module: SourceModule<unknown>, ctx: ElementContext, fanout: BatchSink, precise: boolean, events: ActorEvents) {
-    this.spec = spec;
-    this.counters = new ElementCounters(spec.counters);
-    this.#module = module;
-    this.#ctx = ctx;
-    this.#fanout = fanout;
-    this.#events = events;
+  constructor(spec: ElementSpec, module: SourceModule<unknown>, services: WorkerServices, sink: BatchSink, precise: boolean) {
+    this.#host = new ElementHost(spec, services, { create: module.create, end: (source) => source.close?.(), ending: 'closing' });
+    this.#sink = sink;
     const pollNs = spec.pollNs ?? 1_000_000_000n;
     this.#flushRounds = flushRounds(pollNs, spec.flushNs);
+    const counters = this.#host.counters;
     this.#scheduler = new Scheduler(pollNs, {
       precise,
-      wake: this.counters.wake,
+      wake: counters.wake,
       paused: spec.initialState === 'paused',
-      target: { tick: (manual) => this.#tick(manual), missed: (n) => this.counters.add('missed_ticks', n) },
+      target: { tick: (manual) => this.#tick(manual), missed: (n) => counters.add('missed_ticks', n) },
     });
   }
 
-  async init(ctx: ElementContext = this.#ctx): Promise<void> {
-    this.#source = await this.#module.create(this.spec.config, ctx);
+  get spec(): ElementSpec {
+    return this.#host.spec;
+  }
+
+  init(): Promise<void> {
+    return this.#host.create();
   }
 
   start(): void {
@@ -69,9 +60,9 @@ export class SourceActor {
     // supervisor's `ok paused` comes after the source's last poll.
     await this.#ticking?.catch(() => undefined);
     try {
-      this.#source?.reset?.();
+      this.#host.instance?.reset?.();
     } catch (e) {
-      this.#ctx.log.error({ err: e }, `failed to reset ${this.spec.name}`);
+      this.#host.ctx.log.error({ err: e }, `failed to reset ${this.#host.name}`);
     }
   }
 
@@ -87,12 +78,8 @@ export class SourceActor {
     await this.#ticking?.catch(() => undefined);
   }
 
-  get periodNs(): bigint {
-    return this.#scheduler.periodNs;
-  }
-
   triggerNow(): Promise<void> {
-    if (this.#stopping !== undefined) return Promise.reject(new Error(`${this.spec.name} is stopped`));
+    if (this.#stopping !== undefined) return Promise.reject(new Error(`${this.#host.name} is stopped`));
     return this.#scheduler.triggerNow();
   }
 
@@ -104,19 +91,22 @@ export class SourceActor {
     return this.#stopping;
   }
 
+  drain(): Promise<void> {
+    return this.stop();
+  }
+
   async #stop(): Promise<void> {
     await this.#scheduler.stop();
     this.#flush();
     await this.#drainPending();
-    await this.#closeSource();
+    await this.#host.close();
   }
 
   /** Re-creates a failed source in place: same schedule, links and counters. */
-  async restart(): Promise<void> {
-    await this.#closeSource();
+  restart(): Promise<void> {
+    // The new instance starts on a fresh builder, as the first one did.
     this.#builder = new BatchBuilder();
-    await this.init({ ...this.#ctx, isRestart: true });
-    this.#failed = false;
+    return this.#host.restart();
   }
 
   #tick(manual: boolean): Promise<void> {
@@ -130,26 +120,26 @@ export class SourceActor {
   }
 
   async #pollOnce(manual: boolean): Promise<void> {
-    if (this.#failed || this.#source === undefined) return;
+    const source = this.#host.instance;
+    if (this.#host.failed || source === undefined) return;
+    const counters = this.#host.counters;
     if (!manual && this.#pending.length >= MAX_PENDING_BATCHES) {
-      this.counters.add('missed_ticks', 1); // consumers are behind: measure less rather than queue more
+      counters.add('missed_ticks', 1); // consumers are behind: measure less rather than queue more
       return;
     }
     try {
-      await this.#source.poll(this.#builder, nowTimestamp());
+      await source.poll(this.#builder, nowTimestamp());
     } catch (e) {
-      this.counters.add('polls', 1);
+      counters.add('polls', 1);
       if (e instanceof SourceEnded) {
-        this.#events.ended(e.message);
+        this.#host.ended(e.message);
         return;
       }
-      this.#failed = true;
-      this.counters.add('errors', 1);
       this.#flush(); // points pushed before the error are kept (Alumet drops them on a fatal error)
-      this.#events.failed(e);
+      this.#host.fail(e);
       return;
     }
-    this.counters.add('polls', 1);
+    counters.add('polls', 1);
     this.#round++;
     if (manual || this.#round % this.#flushRounds === 0) this.#flush();
   }
@@ -161,15 +151,16 @@ export class SourceActor {
   }
 
   #sendPending(): void {
-    while (this.#pending.length > 0 && this.#fanout.ready) {
+    const sink = this.#sink;
+    while (this.#pending.length > 0 && sink.ready) {
       const batch = this.#pending.shift()!;
-      this.counters.add('points_out', batch.length);
-      this.counters.add('batches_out', 1);
-      if (this.#fanout.size > 0) this.#fanout.send(batch);
+      this.#host.counters.add('points_out', batch.length);
+      this.#host.counters.add('batches_out', 1);
+      if (sink.size > 0) sink.send(batch);
     }
     if (this.#pending.length > 0 && !this.#sending) {
       this.#sending = true;
-      void this.#fanout.whenReady().then(() => {
+      void sink.whenReady().then(() => {
         this.#sending = false;
         this.#sendPending();
       });
@@ -178,18 +169,8 @@ export class SourceActor {
 
   async #drainPending(): Promise<void> {
     while (this.#pending.length > 0) {
-      await this.#fanout.whenReady();
+      await this.#sink.whenReady();
       this.#sendPending();
-    }
-  }
-
-  async #closeSource(): Promise<void> {
-    const source = this.#source;
-    this.#source = undefined;
-    try {
-      await source?.close?.();
-    } catch (e) {
-      this.#ctx.log.warn({ err: e }, `error while closing ${this.spec.name}`);
     }
   }
 }
