@@ -5,7 +5,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs, HELP_TEXT, UsageError, type CliCommand } from './cli-args.js';
 import { ConfigError } from './agent/config/errors.js';
-import { loadConfig, generateDefaultConfig, type LoadedConfig } from './agent/config/loader.js';
+import { loadConfig, type LoadedConfig } from './agent/config/loader.js';
+import { generateDefaultConfig } from './agent/config/default-config.js';
 import { Agent } from './agent/agent.js';
 import { StartupError } from './agent/startup-error.js';
 import { runChild, ChildError } from './agent/exec.js';

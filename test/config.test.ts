@@ -10,7 +10,8 @@ import { parse } from 'smol-toml';
 import { definePlugin, isEnabledByDefault, type AnyPlugin } from '../src/agent/plugin-api.js';
 import { t } from '../src/agent/config/schema.js';
 import { parseDuration } from '../src/protocol/duration.js';
-import { loadConfig, generateDefaultConfig, type LoadOptions, type LoadedConfig } from '../src/agent/config/loader.js';
+import { loadConfig, type LoadOptions, type LoadedConfig } from '../src/agent/config/loader.js';
+import { generateDefaultConfig } from '../src/agent/config/default-config.js';
 import { ConfigError } from '../src/agent/config/errors.js';
 import { pipelineSchema } from '../src/agent/config/pipeline-settings.js';
 

@@ -2,8 +2,10 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ElementKind, ElementSummary } from '../src/control/control-target.js';
-import { displayOrder, KIND_COUNTERS, naturalCompare, statusJson, statusTable } from '../src/control/element-view.js';
+import type { ElementSummary } from '../src/control/control-target.js';
+import type { ElementKind } from '../src/protocol/element-kinds.js';
+import { displayOrder, naturalCompare, statusJson, statusTable } from '../src/control/element-view.js';
+import { KIND_COUNTERS } from '../src/protocol/counters.js';
 import { COUNTER_NAMES } from '../src/protocol/counters.js';
 
 test('naturalCompare: numbers inside names compare by value', () => {

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { ControlUnavailable, sendControlLine } from '../src/control/client.js';
 import { ControlDispatcher } from '../src/control/dispatch.js';
-import { SocketServer, SocketServerError, type ControlLog, type LineHandler } from '../src/control/socket-server.js';
+import { SocketServer, type ControlLog, type LineHandler } from '../src/control/socket-server.js';
+import { SocketServerError } from '../src/control/socket-file.js';
 import { FakeControlTarget, fakeElement } from './helpers/fake-control-target.js';
 
 // ---- helpers ----

@@ -2,7 +2,7 @@
 
 import { ElementCounters } from '../protocol/counters.js';
 import { formatDuration } from '../protocol/duration.js';
-import type { ElementKind } from '../protocol/element.js';
+import type { ElementKind } from '../protocol/element-kinds.js';
 import type { ElementSpec, RunState } from '../protocol/messages.js';
 import type { ElementState } from '../control/control-target.js';
 

@@ -1,6 +1,7 @@
 // The supervisor's element table (main thread): every element's record by id and by name, the slot (worker
 // thread) that hosts it, and the order `list` shows them in.
 
+import { kindRank } from '../protocol/element-kinds.js';
 import { ElementRecord, type ElementDecl } from './element-record.js';
 import type { Slot } from './pipeline.js';
 
@@ -37,8 +38,7 @@ export class ElementTable {
   /** The records as `list` shows them (sources, transforms, outputs, each in creation order), sorted once per change. */
   ordered(): ElementRecord[] {
     if (this.#order === undefined) {
-      const rank = { source: 0, transform: 1, output: 2 };
-      this.#order = [...this.#records.values()].sort((a, b) => rank[a.kind] - rank[b.kind] || a.id - b.id);
+      this.#order = [...this.#records.values()].sort((a, b) => kindRank(a.kind) - kindRank(b.kind) || a.id - b.id);
     }
     return this.#order;
   }

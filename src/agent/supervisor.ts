@@ -7,6 +7,7 @@ import type { MetricInfo } from '../protocol/metrics.js';
 import type { WorkerEvent } from '../protocol/messages.js';
 import type { ConsumerEvent } from '../protocol/element.js';
 import { parseDuration } from '../protocol/duration.js';
+import { actionRefusal } from '../protocol/element-kinds.js';
 import type { ControlAction, ElementControl, ElementSummary } from '../control/control-target.js';
 import type { PipelineSettings } from './config/pipeline-settings.js';
 import type { ElementDecl, ElementRecord } from './element-record.js';
@@ -196,6 +197,8 @@ export class Supervisor implements ElementControl {
     // The reply names the element already: `could not resume source/procfs/memory: it is stopped`.
     if (r.state === 'stopped' || r.state === 'stopping') throw new Error(`it is ${r.state}`);
     if (this.#isShuttingDown()) throw new Error('the agent is shutting down');
+    const refusal = actionRefusal(action.type, r.name, r.kind);
+    if (refusal !== undefined) throw new Error(refusal);
     const t = this.#controlTimeoutMs;
     const call = <T>(what: string, fn: Parameters<WorkerHandle['call']>[1]): Promise<T> => {
       const p = slot.handle.call(what, fn, t) as Promise<T>;
@@ -214,16 +217,13 @@ export class Supervisor implements ElementControl {
         if (r.state !== 'failed') r.state = 'running';
         return;
       case 'set-period':
-        if (r.kind !== 'source') throw new Error(`set-period applies to sources only; ${r.name} is a ${r.kind}`);
         await call('setPeriod', (c) => c.setPeriod(r.id, action.periodNs));
         r.pollNs = action.periodNs;
         return;
       case 'trigger-now':
-        if (r.kind !== 'source') throw new Error(`trigger-now applies to sources only; ${r.name} is a ${r.kind}`);
         await call('triggerNow', (c) => c.triggerNow(r.id));
         return;
       case 'stop':
-        if (r.kind === 'transform') throw new Error(`stop applies to sources and outputs; ${r.name} is a transform`);
         r.state = 'stopping';
         clearTimeout(r.restartTimer);
         try {

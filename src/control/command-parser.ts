@@ -3,7 +3,8 @@
 
 import { DurationError, formatDuration, parseDuration } from '../protocol/duration.js';
 import { closest } from '../protocol/suggest.js';
-import type { ControlAction, ElementKind } from './control-target.js';
+import { ACTION_KINDS, describeKinds, KIND_ARTICLE, KIND_PLURAL, type ActionType, type ElementKind } from '../protocol/element-kinds.js';
+import type { ControlAction } from './control-target.js';
 import { formatPattern, isExact, parsePattern, PatternError, type ElementPattern, type StringPattern } from './pattern.js';
 
 /** A user mistake in a control line; the message becomes the `error: …` reply. */
@@ -20,8 +21,6 @@ export type Command =
   | { readonly type: 'status'; readonly pattern: ElementPattern | undefined; readonly json: boolean }
   | { readonly type: 'help' };
 
-export type ActionType = ControlAction['type'];
-
 /** One kind-specific request, as the Rust plugin builds them (`control * pause` gives three). */
 export interface ControlRequest {
   readonly kind: ElementKind;
@@ -29,17 +28,6 @@ export interface ControlRequest {
   readonly element: StringPattern;
   readonly action: ControlAction;
 }
-
-const ALL_KINDS: readonly ElementKind[] = ['source', 'transform', 'output'];
-
-/** The kinds each action applies to, in the order requests fan out. */
-export const ACTION_KINDS: Readonly<Record<ActionType, readonly ElementKind[]>> = {
-  pause: ALL_KINDS,
-  resume: ALL_KINDS,
-  stop: ['source', 'output'],
-  'set-period': ['source'],
-  'trigger-now': ['source'],
-};
 
 const ACTION_WORDS: ReadonlyMap<string, ActionType> = new Map<string, ActionType>([
   ['pause', 'pause'],
@@ -195,16 +183,6 @@ function parsePeriod(word: string, actionWord: string): bigint {
     throw new ControlError(`${actionWord}: ${word} is too short; the shortest period is ${formatDuration(MIN_PERIOD_NS)}`);
   }
   return ns;
-}
-
-const KIND_PLURAL: Readonly<Record<ElementKind, string>> = { source: 'sources', transform: 'transforms', output: 'outputs' };
-const KIND_ARTICLE: Readonly<Record<ElementKind, string>> = { source: 'a source', transform: 'a transform', output: 'an output' };
-
-/** "sources and outputs", "sources only". */
-export function describeKinds(kinds: readonly ElementKind[]): string {
-  if (kinds.length === ALL_KINDS.length) return 'every kind';
-  if (kinds.length === 1) return `${KIND_PLURAL[kinds[0]!]} only`;
-  return kinds.map((k) => KIND_PLURAL[k]).join(' and ');
 }
 
 function checkKind(pattern: ElementPattern, type: ActionType, actionWord: string): void {

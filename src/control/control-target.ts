@@ -27,7 +27,8 @@
 //
 // Control requests never travel on the data links (src/agent/pipeline.ts), nor batches on a control port.
 
-export type ElementKind = 'source' | 'transform' | 'output';
+import type { ElementKind } from '../protocol/element-kinds.js';
+
 export type ElementState = 'starting' | 'running' | 'paused' | 'stopping' | 'stopped' | 'failed' | 'restarting';
 
 export interface ElementSummary {

@@ -7,15 +7,9 @@
 // named after the `;`, so a script learns the whole outcome from the status line alone.
 
 import { editDistance } from '../protocol/suggest.js';
-import {
-  ACTION_KINDS,
-  ControlError,
-  controlRequests,
-  describeKinds,
-  parseCommand,
-  type Command,
-} from './command-parser.js';
-import type { ControlAction, ControlTarget, ElementKind, ElementSummary } from './control-target.js';
+import { ACTION_KINDS, describeKinds, KIND_PLURAL, type ElementKind } from '../protocol/element-kinds.js';
+import { ControlError, controlRequests, parseCommand, type Command } from './command-parser.js';
+import type { ControlAction, ControlTarget, ElementSummary } from './control-target.js';
 import { clean, displayOrder, listLine, statusJson, statusTable } from './element-view.js';
 import { CRATE_PREFIX, formatString, matches, matchesPlugin, matchesString, type ElementPattern, type StringPattern } from './pattern.js';
 
@@ -38,7 +32,6 @@ const PAST: Readonly<Record<Exclude<ControlAction['type'], 'set-period'>, string
   stop: 'stopped',
   'trigger-now': 'triggered',
 };
-const KIND_PLURAL: Readonly<Record<ElementKind, string>> = { source: 'sources', transform: 'transforms', output: 'outputs' };
 
 export const HELP: readonly string[] = [
   'control PATTERN pause|disable       sources stop polling, transforms pass data through, outputs stop writing',

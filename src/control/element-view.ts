@@ -1,11 +1,12 @@
 // How `list` and `status` show elements: their order (natural sort of names within a kind), the `list` line,
 // the `status` table for people and the `status --json` lines for scripts. Pure functions. Main thread.
 
-import type { ElementKind, ElementSummary } from './control-target.js';
+import { COUNTER_NAMES, KIND_COUNTERS } from '../protocol/counters.js';
+import { kindRank, type ElementKind } from '../protocol/element-kinds.js';
+import type { ElementSummary } from './control-target.js';
 
 // ---- order ----
 
-const KIND_RANK: Readonly<Record<ElementKind, number>> = { source: 0, transform: 1, output: 2 };
 
 /**
  * Compares names so that numbers inside them compare as numbers: `pid-2` < `pid-10` < `pid-100`, `cpu9` < `cpu10`.
@@ -69,7 +70,7 @@ function skipZeros(s: string, from: number, end: number): number {
 export function displayOrder<T extends { readonly kind: ElementKind; readonly name: string }>(elements: readonly T[]): T[] {
   const indexed = elements.map((e, index) => ({ e, index }));
   indexed.sort((x, y) => {
-    const byKind = KIND_RANK[x.e.kind] - KIND_RANK[y.e.kind];
+    const byKind = kindRank(x.e.kind) - kindRank(y.e.kind);
     if (byKind !== 0) return byKind;
     if (x.e.kind === 'transform') return x.index - y.index;
     return naturalCompare(x.e.name, y.e.name) || x.index - y.index;
@@ -100,30 +101,7 @@ export function listLine(e: ElementSummary): string {
 
 // ---- status ----
 
-/**
- * The counters that mean something for each kind, in the order the table shows them. (The agent keeps every
- * counter for every element; a source's `points_in` or an output's `polls` is always 0.)
- */
-export const KIND_COUNTERS: Readonly<Record<ElementKind, readonly string[]>> = {
-  source: ['polls', 'points_out', 'batches_out', 'missed_ticks', 'errors', 'restarts'],
-  transform: ['points_in', 'points_out', 'batches_in', 'batches_out', 'dropped_crash', 'errors', 'restarts'],
-  output: ['points_in', 'points_out', 'batches_in', 'batches_out', 'backlog_points', 'dropped_backlog', 'dropped_crash', 'errors', 'restarts'],
-};
-
-/** Column order of the table when several kinds share it. */
-const COUNTER_ORDER: readonly string[] = [
-  'polls',
-  'points_in',
-  'points_out',
-  'batches_in',
-  'batches_out',
-  'missed_ticks',
-  'backlog_points',
-  'dropped_backlog',
-  'dropped_crash',
-  'errors',
-  'restarts',
-];
+const COUNTER_ORDER: readonly string[] = COUNTER_NAMES;
 const ALL_KNOWN = new Set(COUNTER_ORDER);
 
 /** The counters of `e` that apply to its kind, in table order; a counter the agent has and this file does not know is kept, last. */

@@ -2,7 +2,7 @@
 // aliases and its `name`, `prefix*`, `*suffix`, `*` string patterns. Main thread.
 
 import { closest } from '../protocol/suggest.js';
-import type { ElementKind } from './control-target.js';
+import type { ElementKind } from '../protocol/element-kinds.js';
 
 export class PatternError extends Error {
   override readonly name = 'PatternError';

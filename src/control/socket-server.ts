@@ -5,7 +5,6 @@ import net from 'node:net';
 import type { Reply } from './dispatch.js';
 import { bindSocket, checkPathLength, clearStaleSocket, removeIfOurs, removeIfOursSync, SocketServerError, type SocketIdentity } from './socket-file.js';
 
-export { SocketServerError } from './socket-file.js';
 
 /** What the server needs from the dispatcher: one reply per line, `undefined` for a blank line. */
 export interface LineHandler {

@@ -1,6 +1,9 @@
 // Per-element counters in a SharedArrayBuffer: the element's thread writes them, the supervisor reads them
 // for `status` without a round trip, and they survive a restart of the element's worker. Any thread.
 
+import type { ElementKind } from './element-kinds.js';
+
+/** Every counter, in the order `status` shows them. */
 export const COUNTER_NAMES = [
   'polls',
   'points_in',
@@ -8,14 +11,24 @@ export const COUNTER_NAMES = [
   'batches_in',
   'batches_out',
   'missed_ticks',
+  'backlog_points',
   'dropped_backlog',
   'dropped_crash',
   'errors',
   'restarts',
-  'backlog_points',
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];
+
+/**
+ * The counters that mean something for each kind, in `COUNTER_NAMES` order. Every element keeps them all (a
+ * source's `points_in` or an output's `polls` stays 0); `status` shows only these.
+ */
+export const KIND_COUNTERS: Readonly<Record<ElementKind, readonly CounterName[]>> = {
+  source: ['polls', 'points_out', 'batches_out', 'missed_ticks', 'errors', 'restarts'],
+  transform: ['points_in', 'points_out', 'batches_in', 'batches_out', 'dropped_crash', 'errors', 'restarts'],
+  output: ['points_in', 'points_out', 'batches_in', 'batches_out', 'backlog_points', 'dropped_backlog', 'dropped_crash', 'errors', 'restarts'],
+};
 
 export const COUNTER: { readonly [K in CounterName]: number } = Object.fromEntries(
   COUNTER_NAMES.map((n, i) => [n, i]),

@@ -17,7 +17,7 @@ export interface ElementContext {
   /** Canonical name, e.g. `source/procfs/memory`. */
   readonly name: string;
   readonly log: Log;
-  /** Every metric registered so far, by id; kept up to date as metrics are added at run time. */
+  /** Every metric the plugins registered at start-up, by id. */
   readonly metrics: ReadonlyMap<number, MetricInfo>;
   /** True when this instance replaces one that failed (an output appends instead of truncating, say). */
   readonly isRestart: boolean;
@@ -85,8 +85,6 @@ export interface Output {
 export class SourceEnded extends Error {
   override readonly name = 'SourceEnded';
 }
-
-export type ElementKind = 'source' | 'transform' | 'output';
 
 export interface SourceModule<C> {
   readonly kind: 'source';

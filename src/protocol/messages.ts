@@ -3,7 +3,8 @@
 
 import type { MessagePort } from 'node:worker_threads';
 import type { WireBatch } from './batch.js';
-import type { ConsumerEvent, ElementKind, RuntimeSourceSpec } from './element.js';
+import type { ConsumerEvent, RuntimeSourceSpec } from './element.js';
+import type { ElementKind } from './element-kinds.js';
 import type { MetricInfo } from './metrics.js';
 
 /** Downstream → upstream: `n` more batches may be sent on this link. */
@@ -92,6 +93,5 @@ export interface WorkerControl {
   attachInput(linkId: number, port: MessagePort): void;
   /** Forgets a link whose consumer died; resolves with the points lost on it (unacknowledged or sent since). */
   detachOutput(linkId: number): Promise<number>;
-  metricsAdded(metrics: MetricInfo[]): void;
   consumerEvent(event: ConsumerEvent): void;
 }

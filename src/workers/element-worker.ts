@@ -2,6 +2,7 @@
 // exposes the WorkerControl API to the supervisor over comlink, and reports element failures on
 // parentPort. Worker thread.
 
+import { actionRefusal, type ActionType } from '../protocol/element-kinds.js';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { expose } from '../protocol/rpc.js';
 import { createLogger } from '../protocol/logging.js';
@@ -51,9 +52,12 @@ function actor(id: number): ElementActor {
   return a;
 }
 
-function sourcesOnly(command: string, a: ElementActor): Error {
-  const article = a.spec.kind === 'output' ? 'an' : 'a';
-  return new Error(`${command} applies to sources only; ${a.spec.name} is ${article} ${a.spec.kind}`);
+/** The element `id`, if `action` applies to its kind (the supervisor checks first; this guards the worker's own API). */
+function actorFor(action: ActionType, id: number): ElementActor {
+  const a = actor(id);
+  const refusal = actionRefusal(action, a.spec.name, a.spec.kind);
+  if (refusal !== undefined) throw new Error(refusal);
+  return a;
 }
 
 const control: WorkerControl = {
@@ -72,26 +76,23 @@ const control: WorkerControl = {
     for (const a of actors.values()) await a.start();
   },
   async pause(id) {
-    await actor(id).pause();
+    await actorFor('pause', id).pause();
   },
   async resume(id) {
-    actor(id).resume();
+    actorFor('resume', id).resume();
   },
   async stop(id) {
-    await actor(id).stop();
+    await actorFor('stop', id).stop();
     // An element alone on its thread sends nothing more once stopped: its links end, so that its consumers
     // stop waiting for it (an output has none). A pool thread's links still carry its other sources.
     if (!init.shared) downstream.endAll();
   },
+  // Only sources take these (ACTION_KINDS), and every source actor has them.
   async setPeriod(id, periodNs) {
-    const a = actor(id);
-    if (a.setPeriod === undefined) throw sourcesOnly('set-period', a);
-    await a.setPeriod(periodNs);
+    await actorFor('set-period', id).setPeriod!(periodNs);
   },
   async triggerNow(id) {
-    const a = actor(id);
-    if (a.triggerNow === undefined) throw sourcesOnly('trigger-now', a);
-    await a.triggerNow();
+    await actorFor('trigger-now', id).triggerNow!();
   },
   restart: (id) => actor(id).restart(),
   async drain() {
@@ -115,9 +116,6 @@ const control: WorkerControl = {
   },
   detachOutput(linkId) {
     return downstream.detach(linkId);
-  },
-  metricsAdded(list) {
-    for (const m of list) metrics.set(m.id, m);
   },
   consumerEvent(event) {
     for (const listener of consumerListeners) {

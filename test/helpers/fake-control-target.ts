@@ -1,6 +1,7 @@
 // An in-memory ControlTarget for control-path tests: a few elements with states, and every call recorded.
 
-import type { ControlAction, ControlTarget, ElementKind, ElementState, ElementSummary } from '../../src/control/control-target.js';
+import type { ControlAction, ControlTarget, ElementState, ElementSummary } from '../../src/control/control-target.js';
+import type { ElementKind } from '../../src/protocol/element-kinds.js';
 
 interface FakeElement {
   name: string;

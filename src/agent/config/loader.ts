@@ -13,7 +13,6 @@ import { selectPlugins, type PluginSelection } from './plugin-selection.js';
 import { Collector } from './problem-list.js';
 import { GENERAL_KEYS, generalKeyNote, type GeneralKey, type RustFlag } from './rust-compat.js';
 
-export { generateDefaultConfig } from './default-config.js';
 
 export interface LoadOptions {
   /** The config file, as the user wrote it (messages show it this way). */

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpuStat, fakeTree, pressure, tempDir } from '../../../test/helpers/fake-cgroups.js';
-import { CgroupParseError, counterDelta, countCpuList, cpuPercent, parseFlatKeyed, parseLimit, parsePressure, parseSingleValue } from './parse.js';
+import { CgroupParseError, counterDelta, parseFlatKeyed, parseLimit, parsePressure, parseSingleValue } from './parse.js';
+import { countCpuList, cpuPercent } from '../shared/kernel-files.js';
 import { findV2Mount, listCgroups } from './watcher.js';
 
 

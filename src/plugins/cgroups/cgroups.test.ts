@@ -17,7 +17,7 @@ import { fakeContext } from '../../../test/helpers/element-context.js';
 import { CGROUPS_TESTDATA as TESTDATA, METRICS, cpuStat, fakeTree, pressure, tempDir, waitFor } from '../../../test/helpers/fake-cgroups.js';
 import { startPlugin, type RecordedPoint } from '../../../test/helpers/plugin-harness.js';
 import procfs from '../procfs/index.js';
-import { countCpuList } from './parse.js';
+import { countCpuList } from '../shared/kernel-files.js';
 import cgroups from './index.js';
 import type { CgroupSourceConfig } from './cgroup.js';
 import watcherModule, { type CgroupWatcherConfig } from './watcher.js';

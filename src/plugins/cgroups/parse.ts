@@ -68,7 +68,6 @@ export function parsePressure(text: string): PressureTotals {
   return { some, full };
 }
 
-export { countCpuList, cpuPercent } from '../shared/kernel-files.js';
 
 /**
  * Change of a cumulative cgroup counter. These µs counters cannot wrap in practice (2^64 µs is 584 000
@@ -78,4 +77,3 @@ export { countCpuList, cpuPercent } from '../shared/kernel-files.js';
 export function counterDelta(prev: bigint, now: bigint): bigint {
   return now >= prev ? now - prev : now;
 }
-

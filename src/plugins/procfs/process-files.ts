@@ -1,8 +1,5 @@
-// File access shared by the process watcher and the pid-N sources: short reads of per-process files into
-// one buffer per thread, error classification, and the online-CPU count. Worker threads (a pool thread
-// hosts many pid-N sources, so nothing here blocks beyond a small synchronous read).
-
-export { cpuPercent, onlineCpus, readSmallFile } from '../shared/kernel-files.js';
+// How reading a per-process file failed, for the process watcher and the pid-N sources: the process is gone,
+// or the agent may not read it. (The reads themselves are in ../shared/kernel-files.ts.) Worker threads.
 
 function code(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;

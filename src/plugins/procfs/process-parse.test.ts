@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROCFS_TESTDATA } from '../../../test/helpers/fake-proc.js';
-import { cpuPercent } from '../shared/kernel-files.js';
+import { countCpuList, cpuPercent } from '../shared/kernel-files.js';
 import { ProcParseError } from './parse.js';
-import { countCpuList, isKernelThread, parseProcessStat, parseSmapsRollup, parseStatm } from './process-parse.js';
+import { isKernelThread, parseProcessStat, parseSmapsRollup, parseStatm } from './process-parse.js';
 
 const testdata = (name: string) => readFileSync(join(PROCFS_TESTDATA, 'processes', name), 'latin1');
 

@@ -139,8 +139,3 @@ export function parseSmapsRollup(text: string): SmapsRollup {
   const get = (k: string) => found.get(k) ?? 0n;
   return { rss: get('Rss'), pss: get('Pss'), shared: get('Shared_Clean') + get('Shared_Dirty') };
 }
-
-// ---------------------------------------------------------------------------------------------------------
-// cpulist (/sys/devices/system/cpu/online)
-
-export { countCpuList } from '../shared/kernel-files.js';

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { SourceEnded, defineSource, type Attributes, type Log, type MetricHandle, type ResourceRef } from '../../protocol/element-api.js';
 import type { MemoryMode } from './config.js';
 import { ProcParseError } from './parse.js';
-import { cpuPercent, isDenied, isGone, onlineCpus, readSmallFile } from './process-files.js';
+import { isDenied, isGone } from './process-files.js';
+import { cpuPercent, onlineCpus, readSmallFile } from '../shared/kernel-files.js';
 import { isKernelThread, parseProcessStat, parseSmapsRollup, parseStatm, type ProcessStat, type SmapsRollup } from './process-parse.js';
 
 /** What every pid-N source of one agent shares; the watcher adds the pid and the group's settings. */

@@ -19,7 +19,8 @@ import { userHz } from './clock-ticks.js';
 import { processesSchema } from './config.js';
 import procfs from './index.js';
 import type { ProcessSourceConfig } from './process.js';
-import { countCpuList, parseProcessStat } from './process-parse.js';
+import { parseProcessStat } from './process-parse.js';
+import { countCpuList } from '../shared/kernel-files.js';
 import watcherModule, { type ProcessGroup, type ProcessWatcherConfig } from './processes.js';
 import { checkProcesses } from './processes-start.js';
 

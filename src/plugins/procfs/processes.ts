@@ -5,7 +5,8 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineSource, type ConsumerEvent, type ElementContext } from '../../protocol/element-api.js';
 import type { ProcessGroupConfig, ProcessSettingsConfig, ProcessesConfig } from './config.js';
-import { isDenied, isGone, readSmallFile } from './process-files.js';
+import { isDenied, isGone } from './process-files.js';
+import { readSmallFile } from '../shared/kernel-files.js';
 import { parseProcessStat, type ProcessStat } from './process-parse.js';
 import type { ProcessCommonConfig, ProcessSourceConfig } from './process.js';
 
