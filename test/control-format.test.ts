@@ -61,7 +61,8 @@ test('displayOrder: sources, transforms, outputs; names natural within sources a
 
 function summary(name: string, extra: Partial<ElementSummary> = {}): ElementSummary {
   const [kind, plugin, ...rest] = name.split('/');
-  const counters = Object.fromEntries(COUNTER_NAMES.map((n, i) => [n, i * 1000]));
+  // Distinct values, so that a counter shown in the wrong column shows.
+  const counters = { polls: 0, points_in: 1000, points_out: 2000, batches_in: 3000, batches_out: 4000, missed_ticks: 5000, dropped_backlog: 6000, dropped_crash: 7000, errors: 8000, restarts: 9000, backlog_points: 10000 };
   return { name, kind: kind as ElementKind, plugin: plugin!, element: rest.join('/'), state: 'running', counters, ...extra };
 }
 
