@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sendControlLine } from '../src/control/client.js';
+import { processSourcesConfig } from '../test/helpers/agent-process.js';
 import { MAIN_JS, log, processCpuMs, processRssMb, processThreads, rmrf, round, sleep, tempDir, waitUntil, type Scenario } from './util.js';
 
 const SOURCES = Number(process.env['BENCH_SOURCES'] ?? 500);
@@ -37,24 +38,7 @@ function workerThreads(lines: StatusLine[]): { own: number; pool: number } {
 function startAgent(dir: string): { child: ChildProcess; output: () => string } {
   writeFileSync(
     join(dir, 'c.toml'),
-    [
-      '[plugins.procfs]',
-      'kernel.enabled = false',
-      'memory.enabled = false',
-      'network.enabled = false',
-      '[plugins.procfs.processes]',
-      'refresh_interval = "1s"',
-      '[[plugins.procfs.processes.groups]]',
-      `ppid = ${process.pid}`,
-      `poll_interval = "${1000 / HZ}ms"`,
-      'flush_interval = "1s"',
-      '[plugins.csv]',
-      'output_path = "out.csv"',
-      'force_flush = false',
-      '[plugins.socket-control]',
-      'socket_path = "ctl.sock"',
-      '',
-    ].join('\n'),
+    processSourcesConfig({ refresh: '1s', groupKeys: [`ppid = ${process.pid}`, `poll_interval = "${1000 / HZ}ms"`, 'flush_interval = "1s"'], csvKeys: ['force_flush = false'] }),
   );
   const child = spawn(process.execPath, [MAIN_JS, '--config', 'c.toml'], { cwd: dir, env: { ...process.env, NO_PRETTY: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { csvRows, REPO_ROOT, rmrf, startAgent, tempDir, waitFor } from './helpers/agent-process.js';
+import { csvRows, processSourcesConfig, REPO_ROOT, rmrf, startAgent, tempDir, waitFor } from './helpers/agent-process.js';
 import { sendControlLine } from '../src/control/client.js';
 import { statusEntries } from './helpers/status.js';
 
@@ -28,23 +28,7 @@ test('processes appear as pid-N sources on the pool, with plausible values, are 
   });
   writeFileSync(
     join(dir, 'c.toml'),
-    [
-      '[plugins.procfs]',
-      'kernel.enabled = false',
-      'memory.enabled = false',
-      'network.enabled = false',
-      '[plugins.procfs.processes]',
-      'refresh_interval = "200ms"',
-      '[[plugins.procfs.processes.groups]]',
-      'exe_regex = "(sleep|node)$"',
-      'poll_interval = "100ms"',
-      'flush_interval = "100ms"',
-      '[plugins.csv]',
-      'output_path = "out.csv"',
-      '[plugins.socket-control]',
-      'socket_path = "ctl.sock"',
-      '',
-    ].join('\n'),
+    processSourcesConfig({ refresh: '200ms', groupKeys: ['exe_regex = "(sleep|node)$"', 'poll_interval = "100ms"', 'flush_interval = "100ms"'] }),
   );
   const agent = startAgent(['--config', 'c.toml'], { cwd: dir });
   t.after(() => agent.kill('SIGKILL'));

@@ -13,7 +13,7 @@ import { parseArgs, UsageError } from '../src/cli-args.js';
 import { RUST_AGENT_PLUGINS, type RustFlag } from '../src/agent/config/rust-compat.js';
 import { PLUGINS } from '../src/plugins/index.js';
 import { sendControlLine } from '../src/control/client.js';
-import { assertCompleteCsv, csvRows, REPO_ROOT, rmrf, runAgentToEnd, startAgent, tempDir, waitFor } from './helpers/agent-process.js';
+import { assertCompleteCsv, csvRows, processSourcesConfig, REPO_ROOT, rmrf, runAgentToEnd, startAgent, tempDir, waitFor } from './helpers/agent-process.js';
 
 const FIXTURE = join(REPO_ROOT, 'test/fixtures/rust-alumet-config.toml');
 const AVAILABLE = PLUGINS.map((p) => p.name).join(', ');
@@ -107,23 +107,7 @@ test('exe_regex = "" follows every process: a child spawned after the start, the
   t.after(() => rmrf(dir));
   writeFileSync(
     join(dir, 'c.toml'),
-    [
-      '[plugins.procfs]',
-      'kernel.enabled = false',
-      'memory.enabled = false',
-      'network.enabled = false',
-      '[plugins.procfs.processes]',
-      'refresh_interval = "200ms"',
-      '[[plugins.procfs.processes.groups]]',
-      'exe_regex = ""',
-      'poll_interval = "1s"',
-      'flush_interval = "1s"',
-      '[plugins.csv]',
-      'output_path = "out.csv"',
-      '[plugins.socket-control]',
-      'socket_path = "ctl.sock"',
-      '',
-    ].join('\n'),
+    processSourcesConfig({ refresh: '200ms', groupKeys: ['exe_regex = ""', 'poll_interval = "1s"', 'flush_interval = "1s"'] }),
   );
   const agent = startAgent(['--config', 'c.toml'], { cwd: dir });
   t.after(() => agent.kill('SIGKILL'));

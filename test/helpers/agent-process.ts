@@ -107,3 +107,26 @@ export async function runAgentToEnd(args: string[], opts: { cwd: string; env?: N
   clearTimeout(timer);
   return { code, output: agent.output() };
 }
+
+/**
+ * A config with only procfs process sources (one group, `groupKeys` as its TOML lines), a CSV output at
+ * out.csv and the control socket at ctl.sock: what tests and benchmarks of run-time sources start from.
+ */
+export function processSourcesConfig(opts: { refresh: string; groupKeys: string[]; csvKeys?: string[] }): string {
+  return [
+    '[plugins.procfs]',
+    'kernel.enabled = false',
+    'memory.enabled = false',
+    'network.enabled = false',
+    '[plugins.procfs.processes]',
+    `refresh_interval = "${opts.refresh}"`,
+    '[[plugins.procfs.processes.groups]]',
+    ...opts.groupKeys,
+    '[plugins.csv]',
+    'output_path = "out.csv"',
+    ...(opts.csvKeys ?? []),
+    '[plugins.socket-control]',
+    'socket_path = "ctl.sock"',
+    '',
+  ].join('\n');
+}
