@@ -160,6 +160,10 @@ function runtimeClosure(file: string, seen = new Set<string>()): Set<string> {
 const PLUGIN_API = join(REPO_ROOT, 'src/agent/plugin-api.ts');
 const ELEMENT_API = join(REPO_ROOT, 'src/protocol/element-api.ts');
 const SHARED = join(PLUGINS_DIR, 'shared');
+/** The packages a plugin may import: the runtime dependencies, which the installed agent has. */
+const RUNTIME_PACKAGES = new Set(Object.keys((JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {}));
+/** `protobufjs` for `protobufjs/minimal.js`, `@scope/name` for `@scope/name/x`. */
+const packageOf = (spec: string): string => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -260,7 +264,10 @@ for (const plugin of PLUGINS) {
     for (const file of sourcesOf(dir)) {
       for (const { spec } of importsOf(file)) {
         if (spec.startsWith('node:') || !spec.startsWith('.')) {
-          assert.ok(spec.startsWith('node:'), `${rel(file)} imports the package ${spec}; plugins use node:* and the plugin API only`);
+          assert.ok(
+            spec.startsWith('node:') || RUNTIME_PACKAGES.has(packageOf(spec)),
+            `${rel(file)} imports the package ${spec}; plugins use node:*, the plugin API and the packages of package.json's "dependencies" only`,
+          );
           continue;
         }
         const target = tsOf(file, spec);
@@ -283,10 +290,11 @@ for (const plugin of PLUGINS) {
   });
 }
 
-test('src/plugins/shared holds helpers for element modules: node:* and the element API only', () => {
+test('src/plugins/shared holds helpers for element modules: node:*, the element API and runtime dependencies only', () => {
   for (const file of sourcesOf(SHARED)) {
     for (const { spec } of importsOf(file)) {
-      assert.ok(spec.startsWith('node:') || tsOf(file, spec) === ELEMENT_API || dirname(tsOf(file, spec)) === SHARED, `${rel(file)} imports ${spec}`);
+      const allowed = spec.startsWith('.') ? tsOf(file, spec) === ELEMENT_API || dirname(tsOf(file, spec)) === SHARED : spec.startsWith('node:') || RUNTIME_PACKAGES.has(packageOf(spec));
+      assert.ok(allowed, `${rel(file)} imports ${spec}`);
     }
   }
 });
