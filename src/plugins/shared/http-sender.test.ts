@@ -1,0 +1,132 @@
+// Tests of the shared retrying HTTP sender against a node:http server on loopback: retries of 5xx, 429 and
+// refused connections with backoff, a 4xx refusal that is not retried, authentication headers, close().
+
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { HttpSender, SenderClosed, retryAfterMs, type HttpSenderOptions } from './http-sender.js';
+
+interface Seen {
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+}
+
+async function serve(t: TestContext, handler: (n: number, req: Seen, res: ServerResponse) => void, port = 0): Promise<{ server: Server; url: string; seen: Seen[] }> {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const s = { headers: req.headers, body: Buffer.concat(chunks) };
+      seen.push(s);
+      handler(seen.length, s, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/write`, seen };
+}
+
+function logs(): { log: HttpSenderOptions['log']; lines: Array<{ level: string; msg: string }> } {
+  const lines: Array<{ level: string; msg: string }> = [];
+  const rec = (level: string) => (a: unknown, b?: string) => void lines.push({ level, msg: b ?? String(a) });
+  return { log: { error: rec('error'), warn: rec('warn'), info: rec('info'), debug: rec('debug') }, lines };
+}
+
+const options = (url: string, log: HttpSenderOptions['log'], more: Partial<HttpSenderOptions> = {}): HttpSenderOptions => ({
+  name: 'output/test/test',
+  url,
+  headers: { 'X-Test': 'yes' },
+  userAgent: 'tester/1',
+  timeoutMs: 10_000,
+  minBackoffMs: 5,
+  maxBackoffMs: 40,
+  log,
+  ...more,
+});
+
+test('5xx and 429 are retried with backoff until the server accepts; the body and headers are sent each time', async (t) => {
+  const statuses = [503, 500, 429, 204];
+  const { url, seen } = await serve(t, (n, _req, res) => {
+    res.writeHead(statuses[n - 1]!, n === 3 ? { 'Retry-After': '0' } : {});
+    res.end(n < 4 ? `busy ${n}` : '');
+  });
+  const { log, lines } = logs();
+  const sender = new HttpSender(options(url, log));
+  const outcome = await sender.send(Buffer.from('payload'));
+  assert.deepEqual(outcome, { accepted: true, attempts: 4 });
+  assert.equal(seen.length, 4);
+  for (const s of seen) {
+    assert.equal(s.body.toString(), 'payload');
+    assert.equal(s.headers['x-test'], 'yes');
+    assert.equal(s.headers['user-agent'], 'tester/1');
+  }
+  assert.deepEqual({ ...sender.stats }, { accepted: 1, rejected: 0, retries: 3, lastError: 'HTTP 429: busy 3' });
+  assert.equal(lines.filter((l) => l.level === 'warn').length, 1, 'one warning when the failures start');
+  assert.equal(lines.filter((l) => l.level === 'info').length, 1, 'one line when they end');
+});
+
+test('a 400 is not retried: the request is refused, the message logged at most once per interval', async (t) => {
+  const { url, seen } = await serve(t, (_n, _req, res) => {
+    res.writeHead(400);
+    res.end('out of order sample');
+  });
+  const { log, lines } = logs();
+  const sender = new HttpSender(options(url, log));
+  for (let i = 0; i < 3; i++) {
+    assert.deepEqual(await sender.send(Buffer.from('x')), { accepted: false, attempts: 1, status: 400, message: 'out of order sample' });
+  }
+  assert.equal(seen.length, 3);
+  assert.equal(sender.stats.rejected, 3);
+  const errors = lines.filter((l) => l.level === 'error');
+  assert.equal(errors.length, 1);
+  assert.match(errors[0]!.msg, /refused a request, its points are dropped: HTTP 400: out of order sample/);
+});
+
+test('a refused connection is retried until a server listens on the port', async (t) => {
+  const first = await serve(t, (_n, _req, res) => res.end());
+  const port = Number(new URL(first.url).port);
+  await new Promise<void>((resolve) => first.server.close(() => resolve()));
+  const { log } = logs();
+  const sender = new HttpSender(options(first.url, log));
+  const sending = sender.send(Buffer.from('late'));
+  // wait until at least two attempts failed, then listen on the same port
+  while (sender.stats.retries < 2) await new Promise((r) => setTimeout(r, 5));
+  assert.match(sender.stats.lastError!, /ECONNREFUSED/);
+  const second = await serve(t, (_n, _req, res) => res.end(), port);
+  assert.deepEqual((await sending).accepted, true);
+  assert.equal(second.seen[0]!.body.toString(), 'late');
+});
+
+test('basic auth from a password file, bearer token; close() ends a send that is retrying', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'alumet-sender-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'pw'), 's3cret\n');
+  const { url, seen } = await serve(t, (n, _req, res) => {
+    res.writeHead(n <= 2 ? 200 : 503);
+    res.end();
+  });
+  const { log } = logs();
+  await new HttpSender(options(url, log, { basicAuth: { username: 'alice', passwordFile: join(dir, 'pw') } })).send(Buffer.from('a'));
+  assert.equal(seen[0]!.headers.authorization, `Basic ${Buffer.from('alice:s3cret').toString('base64')}`);
+  await new HttpSender(options(url, log, { bearerToken: 'tok' })).send(Buffer.from('b'));
+  assert.equal(seen[1]!.headers.authorization, 'Bearer tok');
+  const sender = new HttpSender(options(url, log));
+  const sending = sender.send(Buffer.from('c'));
+  while (sender.stats.retries < 1) await new Promise((r) => setTimeout(r, 5));
+  sender.close();
+  await assert.rejects(sending, SenderClosed);
+});
+
+test('Retry-After in seconds or as a date, capped', () => {
+  assert.equal(retryAfterMs(null, 1000), 0);
+  assert.equal(retryAfterMs('2', 10_000), 2000);
+  assert.equal(retryAfterMs('120', 10_000), 10_000);
+  assert.equal(retryAfterMs('soon', 10_000), 0);
+  const inFiveSeconds = new Date(Date.now() + 5000).toUTCString();
+  assert.ok(retryAfterMs(inFiveSeconds, 60_000) > 3000);
+});
