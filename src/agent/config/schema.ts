@@ -206,7 +206,7 @@ export const t = {
       shape: { kind: 'map', item },
       defaultValue: () => structuredClone(def),
       parse(value, path, problems) {
-        if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Date) {
           problems.add(path, `expected a table, got ${describeValue(value)}`);
           return structuredClone(def);
         }
