@@ -219,6 +219,16 @@ test('the registry returns the same metric for a compatible re-registration and 
   assert.equal(reg.byName('nope'), undefined);
 });
 
+test('the registry keeps the delta flag of a metric spec, for outputs that sum deltas', () => {
+  const reg = new MetricRegistry();
+  const d = reg.register('cpu_time_delta', U64, parseUnit('ns'), 'delta', true);
+  const g = reg.register('mem_total', U64, parseUnit('By'), 'gauge');
+  assert.equal(d.delta, true);
+  assert.equal('delta' in g, false, 'a reading has no delta key');
+  assert.equal(reg.register('cpu_time_delta', U64, parseUnit('ns'), 'again'), d);
+  assert.equal(structuredClone(d).delta, true, 'the flag crosses to the workers with the metric table');
+});
+
 test('registerOrRename adds _SUFFIX, then _SUFFIX_2, _3, and reuses a compatible candidate', () => {
   const reg = new MetricRegistry();
   const steps: [string, ValueType, Unit, string, number][] = [

@@ -178,7 +178,7 @@ export class Agent {
       log: this.#log.child({ plugin: plugin.name }),
       metric: (name, spec) => {
         const unit = typeof spec.unit === 'string' ? parseUnit(spec.unit) : spec.unit;
-        const info = this.registry.register(name, spec.type === 'u64' ? U64 : F64, unit, spec.description);
+        const info = this.registry.register(name, spec.type === 'u64' ? U64 : F64, unit, spec.description, spec.delta === true);
         return { id: info.id, name: info.name, type: info.type };
       },
       source: (name, module, config, trigger) =>

@@ -28,11 +28,12 @@ export class MetricRegistry {
 
   /**
    * Alumet's rule for plugins (criteria Incompatible, reaction Error): a metric with the same name, unit and
-   * type is returned as is (its description is kept); a same name with another unit or type is an error.
+   * type is returned as is (its description and delta flag are kept); a same name with another unit or type
+   * is an error. `delta`: each point is the change since the previous poll.
    */
-  register(name: string, type: ValueType, unit: Unit, description: string): MetricInfo {
+  register(name: string, type: ValueType, unit: Unit, description: string, delta = false): MetricInfo {
     const existing = this.#byName.get(name);
-    if (existing === undefined) return this.#add(name, type, unit, description);
+    if (existing === undefined) return this.#add(name, type, unit, description, delta);
     if (compatible(existing, type, unit)) return existing;
     const differences: string[] = [];
     if (existing.type !== type) differences.push(`type ${valueTypeName(type)} instead of ${valueTypeName(existing.type)}`);
@@ -77,8 +78,8 @@ export class MetricRegistry {
     return this.#byId.length;
   }
 
-  #add(name: string, type: ValueType, unit: Unit, description: string): MetricInfo {
-    const info: MetricInfo = Object.freeze({ id: this.#byId.length, name, description, type, unit: Object.freeze({ ...unit }) });
+  #add(name: string, type: ValueType, unit: Unit, description: string, delta = false): MetricInfo {
+    const info: MetricInfo = Object.freeze({ id: this.#byId.length, name, description, type, unit: Object.freeze({ ...unit }), ...(delta ? { delta: true as const } : {}) });
     this.#byId.push(info);
     this.#byName.set(name, info);
     return info;

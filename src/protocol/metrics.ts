@@ -19,6 +19,11 @@ export interface MetricInfo {
   readonly description: string;
   readonly type: ValueType;
   readonly unit: Unit;
+  /**
+   * Each point is the change since the previous poll (the plugin's metric spec says `delta: true`); absent
+   * otherwise. Outputs that keep counters (prometheus-exporter's `_total` families) read it.
+   */
+  readonly delta?: true;
 }
 
 /** What a plugin gets back when it registers a metric, and passes to its elements. */
