@@ -134,7 +134,8 @@ test('a request refused with 400 is dropped, and the agent goes on writing', asy
         res.end('test proxy: refused');
         return;
       }
-      fetch(prom.writeUrl, { method: 'POST', headers: req.headers as Record<string, string>, body })
+      const forwarded = ['content-encoding', 'content-type', 'x-prometheus-remote-write-version', 'user-agent'];
+      fetch(prom.writeUrl, { method: 'POST', headers: Object.fromEntries(forwarded.map((h) => [h, String(req.headers[h])])), body })
         .then(async (r) => {
           res.writeHead(r.status);
           res.end(Buffer.from(await r.arrayBuffer()));
