@@ -29,7 +29,7 @@ async function receiver(t: TestContext, status: (n: number) => number): Promise<
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const decoded = WriteRequest.toObject(WriteRequest.decode(uncompress(Buffer.concat(chunks))), { longs: Number }) as {
+      const decoded = WriteRequest.toObject(WriteRequest.decode(uncompress(Buffer.concat(chunks))), { longs: Number, defaults: true }) as {
         timeseries: Array<{ samples: Array<{ value: number }> }>;
       };
       requests.push({ headers: req.headers, samples: decoded.timeseries.flatMap((s) => s.samples.map((x) => x.value)) });

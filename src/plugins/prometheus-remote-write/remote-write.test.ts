@@ -123,7 +123,7 @@ test('a request refused with 400 is dropped, and the agent goes on writing', asy
       const body = Buffer.concat(chunks);
       requests++;
       if (requests === 2) {
-        const decoded = WriteRequest.toObject(WriteRequest.decode(uncompress(body)), { longs: Number }) as {
+        const decoded = WriteRequest.toObject(WriteRequest.decode(uncompress(body)), { longs: Number, defaults: true }) as {
           timeseries: Array<{ labels: Array<{ name: string; value: string }>; samples: Array<{ value: number; timestamp: number }> }>;
         };
         for (const s of decoded.timeseries) {
