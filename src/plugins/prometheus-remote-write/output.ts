@@ -20,6 +20,7 @@ export class RemoteWriteOutput implements Output {
   readonly #config: RemoteWriteConfig;
   readonly #sender: HttpSender;
   readonly #buffer: SeriesBuffer;
+  readonly #ctx: ElementContext;
   /** Samples the receiver refused (4xx): dropped. */
   rejectedSamples = 0;
   /** Samples the receiver accepted. */
@@ -27,6 +28,7 @@ export class RemoteWriteOutput implements Output {
 
   constructor(config: RemoteWriteConfig, ctx: ElementContext) {
     this.#config = config;
+    this.#ctx = ctx;
     const auth = config.basic_auth;
     this.#sender = new HttpSender({
       name: ctx.name,
@@ -64,8 +66,14 @@ export class RemoteWriteOutput implements Output {
     }
   }
 
+  /** Stops any retry still running and logs what the receiver did with the samples (refusals are not in status yet). */
   close(): void {
     this.#sender.close();
+    const { accepted, rejected, retries } = this.#sender.stats;
+    this.#ctx.log.info(
+      { accepted_samples: this.acceptedSamples, rejected_samples: this.rejectedSamples, accepted_requests: accepted, rejected_requests: rejected, retries },
+      `${this.#ctx.name}: ${this.acceptedSamples} samples accepted, ${this.rejectedSamples} refused (${rejected} requests), ${retries} retried attempts`,
+    );
   }
 }
 
