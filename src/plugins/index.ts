@@ -9,5 +9,6 @@ import socketControl from './socket-control/index.js';
 import synthetic from './synthetic/index.js';
 import filter from './filter/index.js';
 import energyEstimationTdp from './energy-estimation-tdp/index.js';
+import prometheusExporter from './prometheus-exporter/index.js';
 
-export const PLUGINS: readonly AnyPlugin[] = [procfs, cgroups, csv, socketControl, synthetic, filter, energyEstimationTdp];
+export const PLUGINS: readonly AnyPlugin[] = [procfs, cgroups, csv, socketControl, synthetic, filter, energyEstimationTdp, prometheusExporter];

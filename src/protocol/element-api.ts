@@ -21,3 +21,4 @@ export type { BatchBuilder } from './batch-builder.js';
 export type { MetricHandle, MetricInfo, Unit } from './metrics.js';
 export { unitDisplayName, unitUniqueName } from './units.js';
 export { closest } from './suggest.js';
+export { parseDuration } from './duration.js';
