@@ -21,10 +21,10 @@ export interface StoreOptions {
 }
 
 interface Series {
-  /** `name{labels} `, ready to take the value. */
-  readonly gaugePrefix: string;
-  /** `name_total{labels} ` for a delta metric, else ''. */
-  readonly totalPrefix: string;
+  /** `name{labels} ` in UTF-8, ready to take the value: a scrape copies bytes instead of building strings. */
+  readonly gaugePrefix: Buffer;
+  /** `name_total{labels} ` for a delta metric, else empty. */
+  readonly totalPrefix: Buffer;
   value: number;
   total: number;
   /** When the last point arrived (the store's clock, ms). */
@@ -49,6 +49,8 @@ export class SeriesStore {
   /** Metric id → its family; a metric missing from the table gets a family named after its id. */
   readonly #byMetric = new Map<number, Family>();
   #lastSweep: number;
+  /** Size of the last exposition, to size the next one's buffer. */
+  #lastBytes = 0;
 
   constructor(metrics: ReadonlyMap<number, MetricInfo>, options: StoreOptions, now: () => number = () => performance.now()) {
     this.#metrics = metrics;
@@ -87,8 +89,8 @@ export class SeriesStore {
       let series = family.series.get(labels);
       if (series === undefined) {
         series = {
-          gaugePrefix: `${family.name}${labels} `,
-          totalPrefix: family.delta ? `${family.name}_total${labels} ` : '',
+          gaugePrefix: Buffer.from(`${family.name}${labels} `, 'utf8'),
+          totalPrefix: family.delta ? Buffer.from(`${family.name}_total${labels} `, 'utf8') : EMPTY,
           value: 0,
           total: 0,
           updated: now,
@@ -113,27 +115,36 @@ export class SeriesStore {
     }
   }
 
-  /** The exposition of every live series. */
+  /** The exposition of every live series, as text (tests; the server sends `renderBytes`). */
   render(format: Format): string {
+    return this.renderBytes(format).toString('utf8');
+  }
+
+  /**
+   * The exposition of every live series, in UTF-8: each sample is its series' prefix bytes, copied, then
+   * the value, written as ASCII; a fresh buffer per scrape, since a response may still be sending the last.
+   */
+  renderBytes(format: Format): Buffer {
     this.sweep();
     const om = format === 'openmetrics';
-    const parts: string[] = [];
+    const out = new ByteWriter(this.#lastBytes + 4096);
     for (const f of this.#families.values()) {
       if (f.series.size === 0) continue;
       const help = escapeHelp(f.description, om);
       let head = `# HELP ${f.name} ${help}.\n# TYPE ${f.name} gauge\n`;
       if (om && f.unit !== '') head += `# UNIT ${f.name} ${f.unit}\n`;
-      parts.push(head);
-      for (const s of f.series.values()) parts.push(s.gaugePrefix + formatValue(s.value) + '\n');
+      out.text(head);
+      for (const s of f.series.values()) out.sample(s.gaugePrefix, formatValue(s.value));
       if (!f.delta) continue;
       // OpenMetrics names a counter family without `_total` (its samples add it), which would be the gauge
       // family's name: a family name appears once, so there the sum is typed `unknown` under its full name.
       const total = `${f.name}_total`;
-      parts.push(`# HELP ${total} ${help}: sum of the deltas since the series appeared.\n# TYPE ${total} ${om ? 'unknown' : 'counter'}\n`);
-      for (const s of f.series.values()) parts.push(s.totalPrefix + formatValue(s.total) + '\n');
+      out.text(`# HELP ${total} ${help}: sum of the deltas since the series appeared.\n# TYPE ${total} ${om ? 'unknown' : 'counter'}\n`);
+      for (const s of f.series.values()) out.sample(s.totalPrefix, formatValue(s.total));
     }
-    if (om) parts.push('# EOF\n');
-    return parts.join('');
+    if (om) out.text('# EOF\n');
+    this.#lastBytes = out.length;
+    return out.bytes();
   }
 
   #familyOf(id: number): Family {
@@ -149,6 +160,42 @@ export class SeriesStore {
     }
     this.#byMetric.set(id, family);
     return family;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Appends bytes to a buffer that doubles when full. */
+class ByteWriter {
+  #buf: Buffer;
+  length = 0;
+
+  constructor(size: number) {
+    this.#buf = Buffer.allocUnsafe(Math.max(size, 4096));
+  }
+
+  #room(n: number): void {
+    if (this.length + n <= this.#buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.length + n));
+    this.#buf.copy(bigger, 0, 0, this.length);
+    this.#buf = bigger;
+  }
+
+  text(s: string): void {
+    this.#room(Buffer.byteLength(s, 'utf8'));
+    this.length += this.#buf.write(s, this.length, 'utf8');
+  }
+
+  /** `prefix` then `value` (ASCII) and a line feed. */
+  sample(prefix: Buffer, value: string): void {
+    this.#room(prefix.length + value.length + 1);
+    this.length += prefix.copy(this.#buf, this.length);
+    this.length += this.#buf.write(value, this.length, 'latin1');
+    this.#buf[this.length++] = 10;
+  }
+
+  bytes(): Buffer {
+    return this.#buf.subarray(0, this.length);
   }
 }
 

@@ -108,7 +108,7 @@ export class PrometheusExporter implements Output {
       return;
     }
     const format = negotiate(req.headers.accept);
-    let body: Buffer = Buffer.from(this.#store.render(format), 'utf8');
+    let body: Buffer = this.#store.renderBytes(format);
     const headers: Record<string, string> = { 'Content-Type': CONTENT_TYPES[format], Vary: 'Accept, Accept-Encoding' };
     if (acceptsGzip(req.headers['accept-encoding'])) {
       body = gzipSync(body, { level: 1 });
