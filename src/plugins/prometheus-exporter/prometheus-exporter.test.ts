@@ -103,6 +103,10 @@ test('serves OpenMetrics by default and to Prometheus, 0.0.4 to text/plain, gzip
     assert.equal(r.body.toString(), 'Not Found');
   }
   assert.equal((await get(port, '/metrics?x=1')).status, 200, 'a query string is ignored');
+  const head = await get(port, '/metrics', {}, 'HEAD');
+  assert.equal(head.status, 200);
+  assert.equal(head.body.length, 0);
+  assert.ok(Number(head.headers['content-length']) > 0, 'HEAD says how long the body would be');
   const post = await get(port, '/metrics', {}, 'POST');
   assert.equal(post.status, 405);
   assert.equal(post.headers['allow'], 'GET, HEAD');
