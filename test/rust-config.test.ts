@@ -59,8 +59,9 @@ test("the Rust agent's default config for our plugins loads, with one note per t
     cfg.plugins.map((p) => p.plugin.name),
     ['procfs', 'cgroups', 'csv', 'socket-control', 'energy-estimation-tdp'],
   );
-  // The disabled tables of the Rust agent's other plugins are accepted and are no plugins of ours.
-  assert.deepEqual(cfg.disabled, ['synthetic', 'filter', 'prometheus-remote-write']);
+  // The disabled tables of the Rust agent's other plugins are accepted and are no plugins of ours; its
+  // disabled prometheus-exporter table is ours, read with our defaults for the keys it lacks.
+  assert.deepEqual(cfg.disabled, ['prometheus-exporter', 'synthetic', 'filter', 'prometheus-remote-write']);
   const procfs = cfg.plugins[0]!.config as { processes: { groups: Array<{ exe_regex?: string }> } };
   assert.equal(procfs.processes.groups[0]!.exe_regex, '');
   assert.equal(cfg.notes.length, 2, cfg.notes.join('\n'));

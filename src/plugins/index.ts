@@ -9,6 +9,7 @@ import socketControl from './socket-control/index.js';
 import synthetic from './synthetic/index.js';
 import filter from './filter/index.js';
 import energyEstimationTdp from './energy-estimation-tdp/index.js';
+import prometheusExporter from './prometheus-exporter/index.js';
 import prometheusRemoteWrite from './prometheus-remote-write/index.js';
 
-export const PLUGINS: readonly AnyPlugin[] = [procfs, cgroups, csv, socketControl, synthetic, filter, energyEstimationTdp, prometheusRemoteWrite];
+export const PLUGINS: readonly AnyPlugin[] = [procfs, cgroups, csv, socketControl, synthetic, filter, energyEstimationTdp, prometheusExporter, prometheusRemoteWrite];
