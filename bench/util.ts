@@ -64,9 +64,9 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `check` every 20 ms until it is truthy; throws after `timeoutMs`, saying what was awaited. */
-export async function waitUntil(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+export async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`bench: timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(20);
   }
