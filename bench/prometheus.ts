@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { Gauge, Registry } from 'prom-client';
 import { sendControlLine } from '../src/control/client.js';
-import { freePort, startPrometheus } from '../test/helpers/prometheus-server.js';
+import { freePort, startPrometheus } from '../test/helpers/prometheus.js';
 import { MAIN_JS, log, percentile, rmrf, round, sleep, tempDir, waitUntil, type Scenario } from './util.js';
 
 const SERIES = 10_000;

@@ -170,13 +170,13 @@ test('config checks: host must be an IP address, path an HTTP path', () => {
 test('a real Prometheus scrapes it: mem_total in bytes with the Rust labels, and rate() of the kernel CPU time counter', async (t) => {
   const port = await freePort();
   await startExporter(t, port);
-  const prometheus = await startPrometheus(t, [`127.0.0.1:${port}`]);
+  const prometheus = await startPrometheus(t, { targets: [`127.0.0.1:${port}`] });
   await prometheus.waitForQuery('up{job="alumet"} == 1', 'the exporter target is up');
 
   const expected = memTotalBytes();
   const mem = await prometheus.waitForQuery('mem_total_alumet_bytes', 'mem_total scraped');
   assert.equal(mem.length, 1, JSON.stringify(mem));
-  assert.equal(Number(mem[0]!.value[1]), expected);
+  assert.equal(Number(mem[0]!.value![1]), expected);
   // Prometheus drops labels whose value is empty (the ids of local_machine).
   const labels = { ...mem[0]!.metric };
   assert.deepEqual(labels, { __name__: 'mem_total_alumet_bytes', instance: `127.0.0.1:${port}`, job: 'alumet', resource_kind: LOCAL.resource_kind, resource_consumer_kind: LOCAL.resource_consumer_kind });
@@ -184,11 +184,11 @@ test('a real Prometheus scrapes it: mem_total in bytes with the Rust labels, and
   const rate = await prometheus.waitForQuery(
     'sum(rate(kernel_cpu_time_alumet_milliseconds_total{resource_kind="local_machine"}[10s]))',
     'a positive rate of the CPU time counter (it needs a few scrapes)',
-    (s) => s.length === 1 && Number.isFinite(Number(s[0]!.value[1])) && Number(s[0]!.value[1]) > 0,
+    (s) => s.length === 1 && Number.isFinite(Number(s[0]!.value![1])) && Number(s[0]!.value![1]) > 0,
   );
   // Every state, busy or idle, adds up to about 1000 ms of CPU time per second per core.
-  assert.ok(Number(rate[0]!.value[1]) > 0);
+  assert.ok(Number(rate[0]!.value![1]) > 0);
   const perState = await prometheus.query('rate(kernel_cpu_time_alumet_milliseconds_total{resource_kind="local_machine"}[10s])');
   assert.ok(perState.some((s) => s.metric['cpu_state'] === 'idle' || s.metric['cpu_state'] === 'user'), JSON.stringify(perState));
-  for (const s of perState) assert.ok(Number.isFinite(Number(s.value[1])), `rate of ${JSON.stringify(s.metric)} is finite`);
+  for (const s of perState) assert.ok(Number.isFinite(Number(s.value![1])), `rate of ${JSON.stringify(s.metric)} is finite`);
 });

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { uncompress } from 'snappyjs';
 import { Problems } from '../../agent/config/schema.js';
 import { startPlugin, type PluginRun, type RecordedPoint } from '../../../test/helpers/plugin-harness.js';
-import { startPrometheus, type PrometheusServer } from '../../../test/helpers/prometheus-server.js';
+import { startPrometheus, type PrometheusServer } from '../../../test/helpers/prometheus.js';
 import { waitFor } from '../../../test/helpers/agent-process.js';
 import synthetic from '../synthetic/index.js';
 import type { RemoteWriteConfig } from './config.js';
