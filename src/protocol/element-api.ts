@@ -12,6 +12,7 @@ export {
   type ElementContext,
   type Log,
   type Output,
+  type WriteOutcome,
   type RuntimeSourceSpec,
   type Source,
   type Transform,

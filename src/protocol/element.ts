@@ -77,8 +77,17 @@ export interface Transform {
  */
 export interface Output {
   open?(): void | Promise<void>;
-  write(batch: Batch): void | Promise<void>;
+  /**
+   * Writes the batch. A destination that refuses some points for good (an HTTP 400, say) resolves with
+   * how many: they are counted `dropped_rejected` instead of written, so the balance stays exact.
+   */
+  write(batch: Batch): void | WriteOutcome | Promise<void | WriteOutcome>;
   close?(): void | Promise<void>;
+}
+
+export interface WriteOutcome {
+  /** Points of the batch the destination refused for good. */
+  readonly rejected: number;
 }
 
 /** Thrown by `Source.poll` to say the thing it measured is gone (a process ended): flush and stop quietly. */

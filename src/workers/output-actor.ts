@@ -148,17 +148,20 @@ export class OutputActor implements ElementActor {
   async #write(batch: Batch, written: () => void): Promise<boolean> {
     const output = this.#host.instance;
     if (this.#host.failed || output === undefined) return false;
+    let rejected = 0;
     try {
       const pending = output.write(batch);
-      this.#inWrite = pending ?? undefined;
-      await pending;
+      // What pause waits for: the end of the write, whatever its outcome (the failure is handled below).
+      this.#inWrite = pending instanceof Promise ? pending.then(() => undefined, () => undefined) : undefined;
+      rejected = Math.min(batch.length, Math.max(0, (await pending)?.rejected ?? 0));
     } catch (e) {
       this.#host.fail(e);
       return false;
     } finally {
       this.#inWrite = undefined;
     }
-    this.#host.counters.add('points_out', batch.length);
+    this.#host.counters.add('points_out', batch.length - rejected);
+    if (rejected > 0) this.#host.counters.add('dropped_rejected', rejected);
     this.#host.counters.add('batches_out', 1);
     written();
     // Written means done with: its buffer goes back to this thread's pool, and from there upstream with a

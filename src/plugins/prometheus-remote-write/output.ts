@@ -7,7 +7,7 @@
 // the sources' credit window). A request refused with another 4xx is dropped (logged at most once a minute)
 // and the write goes on with the rest.
 
-import { defineOutput, parseDuration, type Batch, type ElementContext, type Output } from '../../protocol/element-api.js';
+import { defineOutput, parseDuration, type Batch, type ElementContext, type Output, type WriteOutcome } from '../../protocol/element-api.js';
 import { HttpSender } from '../shared/http-sender.js';
 import type { RemoteWriteConfig } from './config.js';
 import { REMOTE_WRITE_HEADERS, SeriesBuffer, remoteWriteBody, sampleCount } from './encode.js';
@@ -55,18 +55,22 @@ export class RemoteWriteOutput implements Output {
     return this.#sender;
   }
 
-  async write(batch: Batch): Promise<void> {
+  /** Sends the batch's samples (one per point); resolves with those the receiver refused (they are not written). */
+  async write(batch: Batch): Promise<WriteOutcome> {
     this.#buffer.add(batch);
+    let rejected = 0;
     while (this.#buffer.size > 0) {
       const series = this.#buffer.take(this.#config.max_samples_per_send);
       const n = sampleCount(series);
       const outcome = await this.#sender.send(remoteWriteBody(series));
       if (outcome.accepted) this.acceptedSamples += n;
-      else this.rejectedSamples += n;
+      else rejected += n;
     }
+    this.rejectedSamples += rejected;
+    return { rejected };
   }
 
-  /** Stops any retry still running and logs what the receiver did with the samples (refusals are not in status yet). */
+  /** Stops any retry still running and logs what the receiver did with the samples. */
   close(): void {
     this.#sender.close();
     const { accepted, rejected, retries } = this.#sender.stats;

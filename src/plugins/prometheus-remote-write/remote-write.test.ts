@@ -153,6 +153,10 @@ test('a request refused with 400 is dropped, and the agent goes on writing', asy
   assert.equal(run.element(OUTPUT).state, 'running');
   const points = await run.stop();
   assert.ok(refused.length > 0, 'the refused request held samples');
+  // The refused points are counted as such, not as written: the output's balance stays exact.
+  const counters = run.element(OUTPUT).counters;
+  assert.equal(counters['dropped_rejected'], refused.length, JSON.stringify(counters));
+  assert.equal(counters['points_out'], points.length - refused.length, JSON.stringify(counters));
   const keys = new Set(refused);
   const kept = points.filter((p) => !keys.has(keyOf(p)));
   assert.equal(kept.length, points.length - refused.length, 'the refused samples are points the source produced');
