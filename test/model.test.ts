@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Batch, F64, U64, type AttrValue, type ValueType, type WireBatch } from '../src/protocol/batch.js';
 import { BatchBuilder } from '../src/protocol/batch-builder.js';
-import { formatAttrValue, formatF64, formatTimestamp, formatU64, formatU64Words } from '../src/plugins/csv/format-values.js';
+import { formatAttrValue, formatF64, formatTimestamp, formatU64, formatU64Words } from '../src/plugins/shared/rust-format.js';
 import type { MetricHandle, Unit } from '../src/protocol/metrics.js';
 import { parseUnit, unitDisplayName, unitEquals, unitUniqueName, UnitError, UNITS, baseUnit } from '../src/protocol/units.js';
 import { MetricError, MetricRegistry, describeMetric } from '../src/agent/metric-registry.js';

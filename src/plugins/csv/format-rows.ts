@@ -3,7 +3,7 @@
 
 import { U64, unitDisplayName, unitUniqueName, type Attributes, type Batch, type Log, type MetricInfo } from '../../protocol/element-api.js';
 import { ByteSink } from './byte-sink.js';
-import { formatAttrValue, formatF64, formatTimestamp, formatU64Words } from './format-values.js';
+import { formatAttrValue, formatF64, formatTimestamp, formatU64Words } from '../shared/rust-format.js';
 
 export interface CsvFormatOptions {
   /** Cell separator: one character. */

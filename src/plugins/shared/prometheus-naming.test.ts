@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LOCAL_MACHINE, type Attributes } from '../../protocol/element-api.js';
 import { parseUnit } from '../../protocol/units.js';
-import { attrValueText, escapeHelp, escapeLabelValue, familyName, formatLabels, sanitizeName, seriesLabels, unitLabel, unitWord } from './prometheus-naming.js';
+import { formatAttrValue as attrValueText } from './rust-format.js';
+import { escapeHelp, escapeLabelValue, familyName, formatLabels, sanitizeName, seriesLabels, unitLabel, unitWord } from './prometheus-naming.js';
 
 const RUST = { prefix: '', suffix: '_alumet' };
 

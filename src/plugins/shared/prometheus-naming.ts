@@ -3,7 +3,8 @@
 // the text formats. Pure functions, used in workers by the prometheus-exporter and prometheus-remote-write
 // outputs.
 
-import type { AttrValue, Attributes, MetricInfo, ResourceRef, Unit } from '../../protocol/element-api.js';
+import type { Attributes, MetricInfo, ResourceRef, Unit } from '../../protocol/element-api.js';
+import { formatAttrValue } from './rust-format.js';
 
 /**
  * Rust's `sanitize_name`, char by char (Unicode scalar values, not UTF-16 units): the first char is kept only
@@ -113,51 +114,11 @@ export function seriesLabels(point: SeriesPoint, metric: MetricInfo | undefined,
       const name = sanitizeName(key);
       if (seen.has(name)) continue;
       seen.add(name);
-      labels.push([name, attrValueText(value)]);
+      labels.push([name, formatAttrValue(value)]);
     }
   }
   labels.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return labels;
-}
-
-/**
- * An attribute value as a label value, as Rust's `to_string()` writes it: strings raw, `true`/`false`, u64
- * in decimal, f64 without exponent (`1`, `0.5`), lists as `[1, 2, 3]` (Alumet's `Display` garbles lists,
- * a bug not copied; the csv output prints them the same way).
- */
-export function attrValueText(v: AttrValue): string {
-  switch (typeof v) {
-    case 'string':
-      return v;
-    case 'number':
-      return f64Text(v);
-    case 'bigint':
-      return v.toString();
-    case 'boolean':
-      return v ? 'true' : 'false';
-    default:
-      return `[${v.join(', ')}]`;
-  }
-}
-
-/** Rust's `Display` of an f64: shortest round-trip digits, never an exponent, `NaN`, `inf`, `-inf`. */
-function f64Text(x: number): string {
-  if (x !== x) return 'NaN';
-  if (x === Infinity) return 'inf';
-  if (x === -Infinity) return '-inf';
-  if (Object.is(x, -0)) return '-0';
-  const s = String(x);
-  const e = s.indexOf('e');
-  if (e < 0) return s;
-  const negative = s.charCodeAt(0) === 45;
-  const digits = s.slice(negative ? 1 : 0, e).replace('.', '');
-  const exp = Number(s.slice(e + 1));
-  let out: string;
-  if (exp >= 0) {
-    const intLen = exp + 1;
-    out = digits.length <= intLen ? digits + '0'.repeat(intLen - digits.length) : `${digits.slice(0, intLen)}.${digits.slice(intLen)}`;
-  } else out = `0.${'0'.repeat(-exp - 1)}${digits}`;
-  return negative ? '-' + out : out;
 }
 
 const NEEDS_ESCAPE = /[\\"\n]/;

@@ -1,6 +1,6 @@
-// Number, timestamp and attribute formatting identical to the Rust agent's `Display`. Worker thread (the csv
-// output calls these once per cell), so each has a fast path for the common case and allocates as little as
-// it can.
+// Number, timestamp and attribute formatting identical to the Rust agent's `Display`, for the csv and Prometheus
+// outputs. Worker thread (the csv output calls these once per cell), so each has a fast path for the common case
+// and allocates as little as it can.
 
 import type { AttrValue } from '../../protocol/element-api.js';
 
@@ -98,7 +98,7 @@ function fraction(nsec: number): string {
 }
 
 /**
- * An attribute value as Alumet's CSV writes it: strings raw, `true`/`false`, f64 and u64 as above. A list
+ * An attribute value as Alumet writes it (Rust's `Display`: the CSV cells, the Prometheus label values): strings raw, `true`/`false`, f64 and u64 as above. A list
  * prints as `[1, 2, 3]` (Alumet's `Display` garbles lists into `[12, 3, ]`, a bug we do not copy).
  */
 export function formatAttrValue(v: AttrValue): string {
