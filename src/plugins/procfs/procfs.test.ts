@@ -173,9 +173,15 @@ function rows(points: RecordedPoint[]): Row[] {
  */
 async function poll(run: PluginRun, part: Part, n: number, count: number): Promise<Row[]> {
   const source = `source/procfs/${part}`;
-  // The poll at start may have delivered already; a triggered poll's points come after all that is there.
-  const before = n === 1 ? 0 : run.points().length;
-  if (n > 1) await run.trigger(source);
+  // A triggered poll's points come after all the source produced before; those may still be on their way.
+  let before = 0;
+  if (n > 1) {
+    const earlier = await run.waitForElement(source, `poll ${n - 1}`, (e) => e.counters['polls'] === n - 1);
+    const delivered = Number(earlier.counters['points_out']);
+    await run.waitForPoints(`the ${delivered} points of the polls before poll ${n}`, (p) => p.length >= delivered);
+    before = delivered;
+    await run.trigger(source);
+  }
   await run.waitForElement(source, `poll ${n}`, (e) => e.counters['polls'] === n);
   const points = await run.waitForPoints(`${count} points of poll ${n}`, (p) => p.length >= before + count);
   return rows(points.slice(before));
