@@ -266,6 +266,10 @@ export class Supervisor implements ElementControl {
         if (r.decl.runtime) void this.#runtime.remove(r);
         else void this.#applyOne(r, { type: 'stop' }).catch(() => undefined);
         return;
+      case 'retrying':
+        // The output keeps the points and tries again by itself; status shows why until it recovers.
+        r.lastError = e.error;
+        return;
       case 'failed':
         break;
     }

@@ -15,6 +15,7 @@ export const COUNTER_NAMES = [
   'dropped_backlog',
   'dropped_rejected',
   'dropped_crash',
+  'retries',
   'errors',
   'restarts',
 ] as const;
@@ -28,7 +29,7 @@ export type CounterName = (typeof COUNTER_NAMES)[number];
 export const KIND_COUNTERS: Readonly<Record<ElementKind, readonly CounterName[]>> = {
   source: ['polls', 'points_out', 'batches_out', 'missed_ticks', 'errors', 'restarts'],
   transform: ['points_in', 'points_out', 'batches_in', 'batches_out', 'dropped_crash', 'errors', 'restarts'],
-  output: ['points_in', 'points_out', 'batches_in', 'batches_out', 'backlog_points', 'dropped_backlog', 'dropped_rejected', 'dropped_crash', 'errors', 'restarts'],
+  output: ['points_in', 'points_out', 'batches_in', 'batches_out', 'backlog_points', 'dropped_backlog', 'dropped_rejected', 'dropped_crash', 'retries', 'errors', 'restarts'],
 };
 
 export const COUNTER: { readonly [K in CounterName]: number } = Object.fromEntries(

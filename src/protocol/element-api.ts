@@ -12,6 +12,7 @@ export {
   type ElementContext,
   type Log,
   type Output,
+  type OutputBatching,
   type WriteOutcome,
   type RuntimeSourceSpec,
   type Source,

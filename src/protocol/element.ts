@@ -76,19 +76,37 @@ export interface Transform {
  * so that a start-up failure anywhere leaves the user's files as they were.
  */
 export interface Output {
+  /**
+   * Set by outputs that push to a server: the agent then keeps what arrives in the output's backlog at once
+   * (so no source waits for the server), gathers it into writes of a size the server likes, and lets a write
+   * ask to be tried again later. Without it, each batch is written as it comes and the pipeline waits.
+   */
+  readonly batching?: OutputBatching;
   open?(): void | Promise<void>;
   /**
    * Writes the batch. A destination that refuses some points for good (an HTTP 400, say) resolves with
-   * how many: they are counted `dropped_rejected` instead of written, so the balance stays exact.
+   * how many: they are counted `dropped_rejected` instead of written, so the balance stays exact. An output
+   * with `batching` may instead resolve with `retryAfterMs`: the destination took none of the batch (it is
+   * down, busy or failing), and the agent writes the same points again after that delay.
    */
   write(batch: Batch): void | WriteOutcome | Promise<void | WriteOutcome>;
   close?(): void | Promise<void>;
 }
 
-export interface WriteOutcome {
-  /** Points of the batch the destination refused for good. */
-  readonly rejected: number;
+export interface OutputBatching {
+  /** Points in one write at most: the agent splits bigger batches and joins smaller ones up to this. */
+  readonly maxPoints: number;
+  /** Longest time a point waits to be written while a write is not full. */
+  readonly flushIntervalMs: number;
+  /** Points the backlog holds while the destination is unavailable; beyond it the oldest are dropped (counted). */
+  readonly backlogPoints: number;
 }
+
+export type WriteOutcome =
+  /** Points of the batch the destination refused for good. */
+  | { readonly rejected: number }
+  /** Nothing of the batch was taken: write it again after this delay; `error` says why (shown by `status`). */
+  | { readonly retryAfterMs: number; readonly error: string };
 
 /** Thrown by `Source.poll` to say the thing it measured is gone (a process ended): flush and stop quietly. */
 export class SourceEnded extends Error {

@@ -58,6 +58,8 @@ export interface WorkerInit {
 export type WorkerEvent =
   | { readonly type: 'failed'; readonly id: number; readonly error: string }
   | { readonly type: 'ended'; readonly id: number; readonly reason: string }
+  /** Output `id`'s destination did not take a write; it is kept and tried again (status shows the error). */
+  | { readonly type: 'retrying'; readonly id: number; readonly error: string }
   /** Element `id` asks for a run-time source of its plugin. */
   | { readonly type: 'add-source'; readonly id: number; readonly spec: RuntimeSourceSpec }
   | { readonly type: 'remove-source'; readonly id: number; readonly element: string };

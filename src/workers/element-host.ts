@@ -131,6 +131,12 @@ export class ElementHost<I> {
     this.#services.report({ type: 'failed', id: this.spec.id, error: text });
   }
 
+  /** An output's destination did not take a write, which will be tried again: counted and reported for status. */
+  retrying(error: string): void {
+    this.counters.add('retries', 1);
+    this.#services.report({ type: 'retrying', id: this.spec.id, error });
+  }
+
   /** The thing a source measured is gone: the supervisor stops or removes the element. */
   ended(reason: string): void {
     this.#services.report({ type: 'ended', id: this.spec.id, reason });

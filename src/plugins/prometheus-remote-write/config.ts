@@ -9,8 +9,12 @@ export const remoteWriteSchema = t.table({
   url: t.string('http://localhost:9090/api/v1/write', { nonEmpty: true }),
   /** Limit of one request (connect, send, answer); a request that takes longer is retried. */
   timeout: t.duration('30s', { min: '1ms' }),
-  /** Samples per request at most; a bigger batch is sent in several requests. */
+  /** Samples per request at most; the agent gathers points into requests of this size. */
   max_samples_per_send: t.int(2000, { min: 1, max: 1_000_000 }),
+  /** Longest a point waits for its request to fill up before a smaller request is sent. */
+  flush_interval: t.duration('1s', { min: '1ms', max: '24d' }),
+  /** Points kept while the receiver is unavailable; beyond it the oldest are dropped (`dropped_backlog`). */
+  max_backlog_points: t.int(1_000_000, { min: 1 }),
   /** First wait after a failed request, doubled after each failure… */
   min_backoff: t.duration('100ms', { min: '1ms' }),
   /** …up to this. */

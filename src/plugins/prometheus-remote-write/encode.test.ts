@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { uncompress } from 'snappyjs';
 import { F64, U64 } from '../../protocol/batch.js';
 import { batchOf, metricTable } from '../../../test/helpers/csv-output.js';
-import { SeriesBuffer, WriteRequest, encodeWriteRequest, remoteWriteBody, sampleCount, type SeriesOptions } from './encode.js';
+import { SeriesEncoder, WriteRequest, encodeWriteRequest, remoteWriteBody, type SeriesOptions } from './encode.js';
 
 const METRICS = metricTable([
   ['mem_total', U64, 'By'],
@@ -27,8 +27,7 @@ function decode(body: Uint8Array): Decoded {
 const labelsOf = (s: Decoded['timeseries'][number]): Record<string, string> => Object.fromEntries(s.labels.map((l) => [l.name, l.value]));
 
 test('a batch becomes one series per metric, resource, consumer and attributes, with sorted labels and exact samples', () => {
-  const buffer = new SeriesBuffer(OPTIONS, METRICS);
-  buffer.add(
+  const series = new SeriesEncoder(OPTIONS, METRICS).series(
     batchOf(
       [
         { metric: 0, value: 2n ** 40n + 3n, ts: { sec: 1745593733, nsec: 996365220 } },
@@ -40,10 +39,7 @@ test('a batch becomes one series per metric, resource, consumer and attributes, 
       METRICS,
     ),
   );
-  assert.equal(buffer.size, 5);
-  const series = buffer.take(100);
-  assert.equal(buffer.size, 0);
-  assert.equal(sampleCount(series), 5);
+  assert.equal(series.reduce((n, s) => n + s.samples.length, 0), 5);
   const decoded = decode(remoteWriteBody(series));
   assert.equal(decoded.timeseries.length, 4);
   for (const s of decoded.timeseries) {
@@ -81,9 +77,8 @@ test('a batch becomes one series per metric, resource, consumer and attributes, 
 });
 
 test('prefix, suffix, no attribute labels, and external labels that never replace a label of the series', () => {
-  const buffer = new SeriesBuffer({ prefix: 'node_', suffix: '', addAttributesToLabels: false, externalLabels: { instance: 'host-1', resource_kind: 'ignored' } }, METRICS);
-  buffer.add(batchOf([{ metric: 1, value: 1n, attributes: [['cpu_state', 'user']] }], METRICS));
-  const decoded = decode(remoteWriteBody(buffer.take(10)));
+  const encoder = new SeriesEncoder({ prefix: 'node_', suffix: '', addAttributesToLabels: false, externalLabels: { instance: 'host-1', resource_kind: 'ignored' } }, METRICS);
+  const decoded = decode(remoteWriteBody(encoder.series(batchOf([{ metric: 1, value: 1n, attributes: [['cpu_state', 'user']] }], METRICS))));
   assert.deepEqual(decoded.timeseries[0]!.labels, [
     { name: '__name__', value: 'node_kernel_cpu_time_milliseconds' },
     { name: 'instance', value: 'host-1' },
@@ -94,21 +89,16 @@ test('prefix, suffix, no attribute labels, and external labels that never replac
   ]);
 });
 
-test('take(n) hands out at most n samples, oldest series first, and a split series keeps its order', () => {
-  const buffer = new SeriesBuffer(OPTIONS, METRICS);
+test('series come in the order first seen, each with its samples in timestamp order', () => {
   const points = [];
   for (let i = 0; i < 7; i++) points.push({ metric: 0, value: BigInt(i), ts: { sec: 1000 + i, nsec: 0 } });
   for (let i = 0; i < 3; i++) points.push({ metric: 2, value: i + 0.5, ts: { sec: 1000 + i, nsec: 0 } });
-  buffer.add(batchOf(points.reverse(), METRICS));
-  const takes = [];
-  while (buffer.size > 0) takes.push(buffer.take(4));
-  assert.deepEqual(takes.map(sampleCount), [4, 4, 2]);
-  const mem = takes.flatMap((t) => t.filter((s) => s.labels[0]![1] === 'mem_total_alumet_bytes').flatMap((s) => s.samples));
-  assert.deepEqual(mem.map((s) => s.value), [0, 1, 2, 3, 4, 5, 6]);
-  assert.deepEqual(mem.map((s) => s.timestamp), [0, 1, 2, 3, 4, 5, 6].map((i) => (1000 + i) * 1000));
+  const series = new SeriesEncoder(OPTIONS, METRICS).series(batchOf(points.reverse(), METRICS));
   // the points came newest first, cpu_percent's before mem_total's: cpu_percent's series was seen first
-  assert.deepEqual(takes[0]!.map((s) => s.labels[0]![1]), ['cpu_percent_alumet_ratio', 'mem_total_alumet_bytes']);
-  assert.deepEqual(takes[2]!.map((s) => s.labels[0]![1]), ['mem_total_alumet_bytes']);
+  assert.deepEqual(series.map((s) => s.labels[0]![1]), ['cpu_percent_alumet_ratio', 'mem_total_alumet_bytes']);
+  assert.deepEqual(series[1]!.samples.map((s) => s.value), [0, 1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(series[1]!.samples.map((s) => s.timestamp), [0, 1, 2, 3, 4, 5, 6].map((i) => (1000 + i) * 1000));
+  assert.deepEqual(series[0]!.samples.map((s) => s.value), [0.5, 1.5, 2.5]);
 });
 
 test('the protobuf bytes are those of the remote-write schema: field numbers and wire types by hand', () => {

@@ -55,48 +55,52 @@ export interface SeriesOptions {
 }
 
 /**
- * Collects the samples of batches by series. A series is keyed by its labels; `take(n)` hands out up to `n`
- * samples, oldest series first, each series' samples sorted by timestamp.
+ * Turns a batch into remote-write series: one per label set (first seen first), each holding its samples
+ * in timestamp order. Family names are worked out once per metric for the life of the output.
  */
-export class SeriesBuffer {
+export class SeriesEncoder {
   readonly #options: SeriesOptions;
   readonly #metrics: ReadonlyMap<number, MetricInfo>;
-  readonly #series = new Map<string, Series>();
   /** Family name by metric id (the unit and name never change for an id). */
   readonly #names = new Map<number, string>();
-  #samples = 0;
 
   constructor(options: SeriesOptions, metrics: ReadonlyMap<number, MetricInfo>) {
     this.#options = options;
     this.#metrics = metrics;
   }
 
-  /** Samples held. */
-  get size(): number {
-    return this.#samples;
-  }
-
-  /** Adds every point of `batch`; the batch may be released afterwards. */
-  add(batch: Batch): void {
+  /** The series of every point of `batch`; the batch may be released afterwards. */
+  series(batch: Batch): Series[] {
+    const byLabels = new Map<string, Series>();
     // Points of one batch share few distinct (metric, resource, consumer, attributes) tuples: key them once.
-    const keyCache = new Map<string, Series>();
+    const byTuple = new Map<string, Series>();
     for (let i = 0; i < batch.length; i++) {
       const m = batch.metric[i]!;
       const tuple = `${m}\u0000${batch.resKind[i]}\u0000${batch.resId[i]}\u0000${batch.consKind[i]}\u0000${batch.consId[i]}\u0000${batch.attrs[i]}`;
-      let series = keyCache.get(tuple);
+      let series = byTuple.get(tuple);
       if (series === undefined) {
-        series = this.#seriesOf(batch, i);
-        keyCache.set(tuple, series);
+        const labels = this.#labelsOf(batch, i);
+        const key = labels.map(([k, v]) => `${k}\u0000${v}`).join('\u0001');
+        series = byLabels.get(key);
+        if (series === undefined) {
+          series = { labels, samples: [] };
+          byLabels.set(key, series);
+        }
+        byTuple.set(tuple, series);
       }
       const value = batch.type[i] === U64 ? Number(batch.u64At(i)) : batch.value[i]!;
       // Milliseconds, truncated as Prometheus truncates its own nanosecond clock.
       const timestamp = batch.tsSec[i]! * 1000 + Math.floor(batch.tsNsec[i]! / 1e6);
       series.samples.push({ timestamp, value });
-      this.#samples++;
     }
+    const out = [...byLabels.values()];
+    // Stable: samples of one timestamp keep their arrival order.
+    for (const s of out) s.samples.sort((a, b) => a.timestamp - b.timestamp);
+    return out;
   }
 
-  #seriesOf(batch: Batch, i: number): Series {
+  /** The series' labels, `__name__` included, sorted by name; external labels added where it has none of the name. */
+  #labelsOf(batch: Batch, i: number): Label[] {
     const m = batch.metric[i]!;
     let name = this.#names.get(m);
     const info = this.#metrics.get(m);
@@ -115,37 +119,7 @@ export class SeriesBuffer {
     );
     const all: Label[] = [['__name__', name], ...labels];
     for (const [k, v] of Object.entries(this.#options.externalLabels)) if (!all.some((l) => l[0] === k)) all.push([k, v]);
-    all.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    const key = all.map(([k, v]) => `${k}\u0000${v}`).join('\u0001');
-    let series = this.#series.get(key);
-    if (series === undefined) {
-      series = { labels: all, samples: [] };
-      this.#series.set(key, series);
-    }
-    return series;
-  }
-
-  /**
-   * Removes and returns up to `max` samples as series (each sorted by timestamp, stable for equal ones);
-   * the oldest series (first seen) go first, and a series split over two takes keeps its order.
-   */
-  take(max: number): Series[] {
-    const out: Series[] = [];
-    let room = max;
-    for (const [key, series] of this.#series) {
-      if (room === 0) break;
-      series.samples.sort((a, b) => a.timestamp - b.timestamp);
-      if (series.samples.length <= room) {
-        out.push(series);
-        room -= series.samples.length;
-        this.#series.delete(key);
-      } else {
-        out.push({ labels: series.labels, samples: series.samples.splice(0, room) });
-        room = 0;
-      }
-    }
-    this.#samples -= max - room;
-    return out;
+    return all.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 }
 
@@ -163,11 +137,4 @@ export function encodeWriteRequest(series: readonly Series[]): Uint8Array {
 /** The body of a remote-write request: the WriteRequest, Snappy-compressed (block format, no framing). */
 export function remoteWriteBody(series: readonly Series[]): Uint8Array {
   return compress(encodeWriteRequest(series));
-}
-
-/** Samples in `series`. */
-export function sampleCount(series: readonly Series[]): number {
-  let n = 0;
-  for (const s of series) n += s.samples.length;
-  return n;
 }

@@ -1,6 +1,5 @@
 // Tests of the remote-write output element in this thread against a node:http server on loopback: the
-// protocol headers, the user's headers and credentials, requests of at most max_samples_per_send samples,
-// and a refused request that drops its samples while the next ones are sent.
+// protocol headers, the user's headers and credentials, and what each answer makes of a write.
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -68,17 +67,19 @@ test('every request carries the remote-write 1.0 headers, the user agent, the us
   assert.deepEqual(requests[0]!.samples, [0, 1, 2]);
 });
 
-test('a batch is sent in requests of at most max_samples_per_send; a refused request is dropped and the rest sent', async (t) => {
-  const { url, requests } = await receiver(t, (n) => (n === 2 ? 400 : 200));
-  const out = new RemoteWriteOutput(configOf({ url, max_samples_per_send: 4 }), fakeContext({ metrics: METRICS }));
-  await out.write(points(0, 10));
-  await out.write(points(10, 2));
+test('each write is one request: accepted, refused for good (its samples rejected), or to be retried (nothing taken)', async (t) => {
+  const { url, requests } = await receiver(t, (n) => [200, 400, 503, 200][n - 1]!);
+  const out = new RemoteWriteOutput(configOf({ url, min_backoff: '250ms' }), fakeContext({ metrics: METRICS }));
+  assert.deepEqual(await out.write(points(0, 4)), { rejected: 0 });
+  assert.deepEqual(await out.write(points(4, 2)), { rejected: 2 });
+  assert.deepEqual(await out.write(points(6, 3)), { retryAfterMs: 250, error: `${url}: HTTP 503: refused by the test` });
+  assert.deepEqual(await out.write(points(6, 3)), { rejected: 0 });
   out.close();
   assert.deepEqual(
     requests.map((r) => r.samples),
-    [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9], [10, 11]],
+    [[0, 1, 2, 3], [4, 5], [6, 7, 8], [6, 7, 8]],
   );
-  assert.equal(out.acceptedSamples, 8);
-  assert.equal(out.rejectedSamples, 4);
+  assert.equal(out.acceptedSamples, 7);
+  assert.equal(out.rejectedSamples, 2);
   assert.equal(out.sender.stats.rejected, 1);
 });

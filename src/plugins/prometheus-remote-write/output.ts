@@ -1,25 +1,23 @@
-// The prometheus-remote-write output element (worker thread): turns each batch into remote-write series and
-// pushes them, at most `max_samples_per_send` samples per request, through the shared retrying sender.
-//
-// `write(batch)` resolves once the server has answered every request of the batch for good, so the agent
-// counts a batch written (`points_out`) only when the receiver has it: while the receiver is down or
-// answers 5xx/429 the write retries with backoff and the pipeline waits behind it (the output's inbox, then
-// the sources' credit window). A request refused with another 4xx is dropped (logged at most once a minute)
-// and the write goes on with the rest.
+// The prometheus-remote-write output element (worker thread): each write is one remote-write request. The
+// agent gathers the points into writes of at most `max_samples_per_send` (a smaller one once its oldest
+// point has waited `flush_interval`) and keeps them in the output's backlog, up to `max_backlog_points`,
+// while the receiver is down or answers 5xx/429: the write then asks to be tried again after the sender's
+// backoff, and the sources go on measuring. A request refused with another 4xx is dropped (logged at most
+// once a minute) and its samples counted `dropped_rejected`.
 
-import { defineOutput, parseDuration, type Batch, type ElementContext, type Output, type WriteOutcome } from '../../protocol/element-api.js';
+import { defineOutput, parseDuration, type Batch, type ElementContext, type Output, type OutputBatching, type WriteOutcome } from '../../protocol/element-api.js';
 import { HttpSender } from '../shared/http-sender.js';
 import type { RemoteWriteConfig } from './config.js';
-import { REMOTE_WRITE_HEADERS, SeriesBuffer, remoteWriteBody, sampleCount } from './encode.js';
+import { REMOTE_WRITE_HEADERS, SeriesEncoder, remoteWriteBody } from './encode.js';
 
 export const USER_AGENT = 'alumet-ts-prometheus-remote-write/0.1.0';
 
 const ms = (d: string): number => Number(parseDuration(d) / 1_000_000n);
 
 export class RemoteWriteOutput implements Output {
-  readonly #config: RemoteWriteConfig;
+  readonly batching: OutputBatching;
   readonly #sender: HttpSender;
-  readonly #buffer: SeriesBuffer;
+  readonly #encoder: SeriesEncoder;
   readonly #ctx: ElementContext;
   /** Samples the receiver refused (4xx): dropped. */
   rejectedSamples = 0;
@@ -27,8 +25,8 @@ export class RemoteWriteOutput implements Output {
   acceptedSamples = 0;
 
   constructor(config: RemoteWriteConfig, ctx: ElementContext) {
-    this.#config = config;
     this.#ctx = ctx;
+    this.batching = { maxPoints: config.max_samples_per_send, flushIntervalMs: ms(config.flush_interval), backlogPoints: config.max_backlog_points };
     const auth = config.basic_auth;
     this.#sender = new HttpSender({
       name: ctx.name,
@@ -45,7 +43,7 @@ export class RemoteWriteOutput implements Output {
       ...(config.bearer_token_file === undefined ? {} : { bearerTokenFile: config.bearer_token_file }),
       log: ctx.log,
     });
-    this.#buffer = new SeriesBuffer(
+    this.#encoder = new SeriesEncoder(
       { prefix: config.prefix, suffix: config.suffix, addAttributesToLabels: config.add_attributes_to_labels, externalLabels: config.external_labels },
       ctx.metrics,
     );
@@ -55,28 +53,25 @@ export class RemoteWriteOutput implements Output {
     return this.#sender;
   }
 
-  /** Sends the batch's samples (one per point); resolves with those the receiver refused (they are not written). */
+  /** Sends the batch's samples (one per point) in one request. */
   async write(batch: Batch): Promise<WriteOutcome> {
-    this.#buffer.add(batch);
-    let rejected = 0;
-    while (this.#buffer.size > 0) {
-      const series = this.#buffer.take(this.#config.max_samples_per_send);
-      const n = sampleCount(series);
-      const outcome = await this.#sender.send(remoteWriteBody(series));
-      if (outcome.accepted) this.acceptedSamples += n;
-      else rejected += n;
+    const outcome = await this.#sender.send(remoteWriteBody(this.#encoder.series(batch)));
+    if ('retryAfterMs' in outcome) return outcome;
+    if (outcome.accepted) {
+      this.acceptedSamples += batch.length;
+      return { rejected: 0 };
     }
-    this.rejectedSamples += rejected;
-    return { rejected };
+    this.rejectedSamples += batch.length;
+    return { rejected: batch.length };
   }
 
-  /** Stops any retry still running and logs what the receiver did with the samples. */
+  /** Ends a request still in progress and logs what the receiver did with the samples. */
   close(): void {
     this.#sender.close();
     const { accepted, rejected, retries } = this.#sender.stats;
     this.#ctx.log.info(
       { accepted_samples: this.acceptedSamples, rejected_samples: this.rejectedSamples, accepted_requests: accepted, rejected_requests: rejected, retries },
-      `${this.#ctx.name}: ${this.acceptedSamples} samples accepted, ${this.rejectedSamples} refused (${rejected} requests), ${retries} retried attempts`,
+      `${this.#ctx.name}: ${this.acceptedSamples} samples accepted, ${this.rejectedSamples} refused (${rejected} requests), ${retries} attempts to retry`,
     );
   }
 }

@@ -74,7 +74,7 @@ async function assertStored(prom: PrometheusServer, points: RecordedPoint[]): Pr
 
 function startAgent(t: Parameters<typeof startPlugin>[0], url: string, poll: string, more: Record<string, unknown> = {}): Promise<PluginRun> {
   return startPlugin(t, plugin, {
-    config: { url, min_backoff: '50ms', max_backoff: '500ms', external_labels: { instance: 'test' }, ...more },
+    config: { url, min_backoff: '50ms', max_backoff: '500ms', flush_interval: '100ms', external_labels: { instance: 'test' }, ...more },
     // three series, one point each per poll: every sample has its own (series, ms) in Prometheus
     with: [{ plugin: synthetic, config: { points_per_poll: 3, metrics: 3, attributes: 1, poll_interval: poll } }],
   });
@@ -93,22 +93,30 @@ test('every point reaches a real Prometheus with its exact value and millisecond
   assert.deepEqual(series!.metric, { __name__: 'synthetic_0_alumet', attr_0: 'm0_0', instance: 'test', resource_consumer_kind: 'local_machine', resource_kind: 'local_machine' });
 });
 
-test('Prometheus stopped for 10 s while points flow: every point produced is stored once it is back', async (t) => {
+test('Prometheus stopped for 10 s while points flow: the sources go on, the backlog holds the points, and every one is stored once it is back', async (t) => {
   const prom = await startPrometheus(t, { remoteWriteReceiver: true });
   const run = await startAgent(t, prom.writeUrl, '100ms');
   await waitFor(async () => (await stored(prom)).size >= 15, { what: 'the first points in Prometheus', timeout: 60_000 });
   await prom.stop();
   const down = Date.now();
   const writtenAtStop = run.element(OUTPUT).counters['points_out']!;
+  const producedAtStop = run.points().length;
   await waitFor(() => Date.now() - down >= 10_000, { what: 'a 10 s outage', timeout: 30_000 });
-  assert.ok(run.element(OUTPUT).counters['points_out']! <= writtenAtStop + 3, 'nothing is counted written while Prometheus is down (one write may have been in flight)');
-  assert.equal(run.element(OUTPUT).state, 'running', 'the output retries; it does not fail');
+  const during = run.element(OUTPUT);
+  assert.ok(during.counters['points_out']! <= writtenAtStop + 3, 'nothing is counted written while Prometheus is down (one write may have been in flight)');
+  assert.equal(during.state, 'running', 'the output retries; it does not fail');
+  assert.ok(during.counters['retries']! >= 3, `retried: ${JSON.stringify(during.counters)}`);
+  assert.match(during.lastError ?? '', /ECONNREFUSED/, 'status shows why');
+  // The sources did not wait for Prometheus: ~100 polls of 3 points in 10 s, all held in the backlog.
+  assert.ok(run.element('source/synthetic/synthetic-0').counters['points_out']! >= producedAtStop + 150, 'the source kept measuring');
+  assert.ok(during.counters['backlog_points']! >= 150, `the backlog holds them: ${JSON.stringify(during.counters)}`);
   await prom.start();
   const producedBefore = run.points().length;
   await run.waitForElement(OUTPUT, 'the output caught up', (e) => e.counters['points_out']! >= producedBefore, 60_000);
   const points = await run.stop();
   await assertStored(prom, points);
   assert.equal(run.element(OUTPUT).counters['points_out'], points.length, 'written = produced');
+  assert.equal(run.element(OUTPUT).counters['dropped_backlog'], 0);
 });
 
 test('a request refused with 400 is dropped, and the agent goes on writing', async (t) => {

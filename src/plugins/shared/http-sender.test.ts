@@ -1,5 +1,6 @@
-// Tests of the shared retrying HTTP sender against a node:http server on loopback: retries of 5xx, 429 and
-// refused connections with backoff, a 4xx refusal that is not retried, authentication headers, close().
+// Tests of the shared HTTP sender against a node:http server on loopback: 5xx, 429 and refused connections
+// are to be retried, with a backoff that doubles and honours Retry-After; a 4xx refusal is final;
+// authentication headers; close() ends a request in progress.
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { HttpSender, SenderClosed, retryAfterMs, type HttpSenderOptions } from './http-sender.js';
+import { HttpSender, retryAfterMs, type HttpSenderOptions } from './http-sender.js';
 
 interface Seen {
   headers: IncomingMessage['headers'];
@@ -49,16 +50,18 @@ const options = (url: string, log: HttpSenderOptions['log'], more: Partial<HttpS
   ...more,
 });
 
-test('5xx and 429 are retried with backoff until the server accepts; the body and headers are sent each time', async (t) => {
+test('5xx and 429 are to be retried after a backoff that doubles, honouring Retry-After; the same body and headers each time', async (t) => {
   const statuses = [503, 500, 429, 204];
   const { url, seen } = await serve(t, (n, _req, res) => {
-    res.writeHead(statuses[n - 1]!, n === 3 ? { 'Retry-After': '0' } : {});
+    res.writeHead(statuses[n - 1]!, n === 3 ? { 'Retry-After': '1' } : {});
     res.end(n < 4 ? `busy ${n}` : '');
   });
   const { log, lines } = logs();
   const sender = new HttpSender(options(url, log));
-  const outcome = await sender.send(Buffer.from('payload'));
-  assert.deepEqual(outcome, { accepted: true, attempts: 4 });
+  assert.deepEqual(await sender.send(Buffer.from('payload')), { retryAfterMs: 5, error: `${url}: HTTP 503: busy 1` });
+  assert.deepEqual(await sender.send(Buffer.from('payload')), { retryAfterMs: 10, error: `${url}: HTTP 500: busy 2` });
+  assert.deepEqual(await sender.send(Buffer.from('payload')), { retryAfterMs: 240, error: `${url}: HTTP 429: busy 3` }, 'Retry-After (1 s) beats the 20 ms backoff, capped at 6 × the 40 ms maximum');
+  assert.deepEqual(await sender.send(Buffer.from('payload')), { accepted: true });
   assert.equal(seen.length, 4);
   for (const s of seen) {
     assert.equal(s.body.toString(), 'payload');
@@ -70,6 +73,26 @@ test('5xx and 429 are retried with backoff until the server accepts; the body an
   assert.equal(lines.filter((l) => l.level === 'info').length, 1, 'one line when they end');
 });
 
+test('the backoff stops doubling at its maximum and starts again from the minimum after a success', async (t) => {
+  let ok = false;
+  const { url } = await serve(t, (_n, _req, res) => {
+    res.writeHead(ok ? 200 : 502);
+    res.end();
+  });
+  const sender = new HttpSender(options(url, logs().log));
+  const waits = [];
+  for (let i = 0; i < 6; i++) {
+    const outcome = await sender.send(Buffer.from('x'));
+    assert.ok('retryAfterMs' in outcome);
+    waits.push(outcome.retryAfterMs);
+  }
+  assert.deepEqual(waits, [5, 10, 20, 40, 40, 40]);
+  ok = true;
+  assert.deepEqual(await sender.send(Buffer.from('x')), { accepted: true });
+  ok = false;
+  assert.deepEqual(await sender.send(Buffer.from('x')), { retryAfterMs: 5, error: `${url}: HTTP 502` });
+});
+
 test('a 400 is not retried: the request is refused, the message logged at most once per interval', async (t) => {
   const { url, seen } = await serve(t, (_n, _req, res) => {
     res.writeHead(400);
@@ -78,7 +101,7 @@ test('a 400 is not retried: the request is refused, the message logged at most o
   const { log, lines } = logs();
   const sender = new HttpSender(options(url, log));
   for (let i = 0; i < 3; i++) {
-    assert.deepEqual(await sender.send(Buffer.from('x')), { accepted: false, attempts: 1, status: 400, message: 'out of order sample' });
+    assert.deepEqual(await sender.send(Buffer.from('x')), { accepted: false, status: 400, message: 'out of order sample' });
   }
   assert.equal(seen.length, 3);
   assert.equal(sender.stats.rejected, 3);
@@ -87,29 +110,28 @@ test('a 400 is not retried: the request is refused, the message logged at most o
   assert.match(errors[0]!.msg, /refused a request, its points are dropped: HTTP 400: out of order sample/);
 });
 
-test('a refused connection is retried until a server listens on the port', async (t) => {
+test('a refused connection is to be retried; once a server listens on the port the request is accepted', async (t) => {
   const first = await serve(t, (_n, _req, res) => res.end());
   const port = Number(new URL(first.url).port);
   await new Promise<void>((resolve) => first.server.close(() => resolve()));
-  const { log } = logs();
-  const sender = new HttpSender(options(first.url, log));
-  const sending = sender.send(Buffer.from('late'));
-  // wait until at least two attempts failed, then listen on the same port
-  while (sender.stats.retries < 2) await new Promise((r) => setTimeout(r, 5));
-  assert.match(sender.stats.lastError!, /ECONNREFUSED/);
+  const sender = new HttpSender(options(first.url, logs().log));
+  const outcome = await sender.send(Buffer.from('late'));
+  assert.ok('retryAfterMs' in outcome && /ECONNREFUSED/.test(outcome.error), JSON.stringify(outcome));
   const second = await serve(t, (_n, _req, res) => res.end(), port);
-  assert.deepEqual((await sending).accepted, true);
+  assert.deepEqual(await sender.send(Buffer.from('late')), { accepted: true });
   assert.equal(second.seen[0]!.body.toString(), 'late');
 });
 
-test('basic auth from a password file, bearer token; close() ends a send that is retrying', async (t) => {
+test('basic auth from a password file, bearer token; close() ends a request in progress, to be retried', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'alumet-sender-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'pw'), 's3cret\n');
+  let answered: () => void = () => undefined;
   const { url, seen } = await serve(t, (n, _req, res) => {
-    res.writeHead(n <= 2 ? 200 : 503);
-    res.end();
+    if (n <= 2) res.end();
+    else answered = () => res.end(); // the third request gets no answer until the test is over
   });
+  t.after(() => answered());
   const { log } = logs();
   await new HttpSender(options(url, log, { basicAuth: { username: 'alice', passwordFile: join(dir, 'pw') } })).send(Buffer.from('a'));
   assert.equal(seen[0]!.headers.authorization, `Basic ${Buffer.from('alice:s3cret').toString('base64')}`);
@@ -117,9 +139,9 @@ test('basic auth from a password file, bearer token; close() ends a send that is
   assert.equal(seen[1]!.headers.authorization, 'Bearer tok');
   const sender = new HttpSender(options(url, log));
   const sending = sender.send(Buffer.from('c'));
-  while (sender.stats.retries < 1) await new Promise((r) => setTimeout(r, 5));
+  while (seen.length < 3) await new Promise((r) => setTimeout(r, 5));
   sender.close();
-  await assert.rejects(sending, SenderClosed);
+  assert.deepEqual(await sending, { retryAfterMs: 5, error: `${url}: sender closed` });
 });
 
 test('Retry-After in seconds or as a date, capped', () => {

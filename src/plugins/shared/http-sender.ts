@@ -1,7 +1,9 @@
-// One retrying HTTP sender for every push output (Prometheus remote write today; InfluxDB and OTLP later).
-// `send(body)` POSTs one request and settles only when the server has accepted it (2xx) or refused it for
-// good (a 4xx other than 429): server errors (5xx), 429 and network errors are retried with exponential
-// backoff (honouring Retry-After), for as long as it takes, until `close()`. Worker thread (or any thread).
+// One HTTP sender for every push output (Prometheus remote write, InfluxDB, OTLP over HTTP). `send(body)`
+// makes one attempt and says what became of it: accepted (2xx); refused for good (a 4xx other than 429: the
+// points are dropped, the server's message logged at most once a minute); or to be tried again (5xx, 429,
+// no answer) after a delay that doubles with each failure in a row, honouring Retry-After. The output turns
+// that into its write outcome and the agent keeps the points in the output's backlog meanwhile, so a sender
+// never waits: the agent's backlog holds what an outage would otherwise cost. Worker thread (or any thread).
 //
 // Authentication (basic or bearer, each from the config or from a file read before every request, so a
 // rotated secret is picked up), the caller's headers, the timeout of each attempt and the User-Agent live
@@ -31,26 +33,24 @@ export interface HttpSenderOptions {
   readonly rejectLogIntervalMs?: number;
 }
 
-/** How a request ended: accepted, or refused by the server for good (its samples are dropped). */
+/** What became of one attempt. */
 export type SendOutcome =
-  | { readonly accepted: true; readonly attempts: number }
-  | { readonly accepted: false; readonly attempts: number; readonly status: number; readonly message: string };
+  | { readonly accepted: true }
+  /** Refused for good: its points are dropped. */
+  | { readonly accepted: false; readonly status: number; readonly message: string }
+  /** Not taken: send the same body again after `retryAfterMs`. */
+  | { readonly retryAfterMs: number; readonly error: string };
 
-/** What the sender did so far, for tests and status. */
+/** What the sender did so far, for tests and the close log line. */
 export interface SenderStats {
   /** Requests the server accepted. */
   accepted: number;
   /** Requests the server refused for good. */
   rejected: number;
-  /** Attempts that failed and were tried again. */
+  /** Attempts that failed and are to be tried again. */
   retries: number;
-  /** The last failure (retried or refused), or undefined. */
+  /** The last failure (to retry or refused), or undefined. */
   lastError: string | undefined;
-}
-
-/** Thrown by `send` once the sender is closed: the request was not accepted. */
-export class SenderClosed extends Error {
-  override readonly name = 'SenderClosed';
 }
 
 /** Statuses worth another attempt: server errors and 429 Too Many Requests. */
@@ -66,66 +66,57 @@ export class HttpSender {
   readonly stats: SenderStats = { accepted: 0, rejected: 0, retries: 0, lastError: undefined };
   #lastRejectLog = -Infinity;
   #rejectsNotLogged = 0;
-  /** The streak of failed attempts being retried (logged once when it starts, once when it ends). */
-  #failing = false;
+  /** Failed attempts in a row (logged once when the streak starts, once when it ends); sets the backoff. */
+  #failuresInARow = 0;
 
   constructor(options: HttpSenderOptions) {
     this.#o = options;
   }
 
-  get closed(): boolean {
-    return this.#closing.signal.aborted;
-  }
-
-  /** Stops every retry: a `send` in progress rejects with SenderClosed. */
+  /** Aborts the request in progress, if any (its outcome is then a retry). */
   close(): void {
     this.#closing.abort();
   }
 
-  /** POSTs `body` until the server accepts it or refuses it for good; rejects only with SenderClosed. */
+  /** Makes one attempt at POSTing `body`; never rejects. */
   async send(body: Uint8Array): Promise<SendOutcome> {
-    let backoff = this.#o.minBackoffMs;
-    for (let attempt = 1; ; attempt++) {
-      if (this.closed) throw new SenderClosed(`${this.#o.name}: sender closed before ${this.#o.url} accepted the request`);
-      let failure: string;
-      let wait = backoff;
-      try {
-        const res = await fetch(this.#o.url, {
-          method: this.#o.method ?? 'POST',
-          headers: this.#headers(),
-          body,
-          signal: AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#o.timeoutMs)]),
-        });
-        const text = res.ok ? (await res.arrayBuffer(), '') : await readMessage(res);
-        if (res.ok) {
-          this.stats.accepted++;
-          if (this.#failing) {
-            this.#failing = false;
-            this.#o.log.info(`${this.#o.name}: ${this.#o.url} accepts requests again (after ${attempt} attempts)`);
-          }
-          return { accepted: true, attempts: attempt };
+    let failure: string;
+    let retryAfter = 0;
+    try {
+      const res = await fetch(this.#o.url, {
+        method: this.#o.method ?? 'POST',
+        headers: this.#headers(),
+        body,
+        signal: AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#o.timeoutMs)]),
+      });
+      const text = res.ok ? (await res.arrayBuffer(), '') : await readMessage(res);
+      if (res.ok) {
+        this.stats.accepted++;
+        if (this.#failuresInARow > 0) {
+          this.#o.log.info(`${this.#o.name}: ${this.#o.url} accepts requests again (after ${this.#failuresInARow} failed attempts)`);
+          this.#failuresInARow = 0;
         }
-        failure = `HTTP ${res.status}${text ? `: ${text}` : ''}`;
-        if (!isRetryable(res.status)) {
-          this.stats.rejected++;
-          this.stats.lastError = failure;
-          this.#logRejection(failure);
-          return { accepted: false, attempts: attempt, status: res.status, message: text };
-        }
-        wait = Math.max(backoff, retryAfterMs(res.headers.get('retry-after'), this.#o.maxBackoffMs * 6));
-      } catch (e) {
-        if (this.closed) continue; // reported at the top of the loop
-        failure = describeFetchError(e, this.#o.timeoutMs);
+        return { accepted: true };
       }
-      this.stats.retries++;
-      this.stats.lastError = failure;
-      if (!this.#failing) {
-        this.#failing = true;
-        this.#o.log.warn(`${this.#o.name}: ${this.#o.url}: ${failure}; retrying with backoff (up to ${this.#o.maxBackoffMs} ms between attempts)`);
-      } else this.#o.log.debug({ attempt, wait }, `${this.#o.name}: ${failure}; retrying`);
-      await sleep(wait, this.#closing.signal);
-      backoff = Math.min(backoff * 2, this.#o.maxBackoffMs);
+      failure = `HTTP ${res.status}${text ? `: ${text}` : ''}`;
+      if (!isRetryable(res.status)) {
+        this.stats.rejected++;
+        this.stats.lastError = failure;
+        this.#logRejection(failure);
+        return { accepted: false, status: res.status, message: text };
+      }
+      retryAfter = retryAfterMs(res.headers.get('retry-after'), this.#o.maxBackoffMs * 6);
+    } catch (e) {
+      failure = this.#closing.signal.aborted ? 'sender closed' : describeFetchError(e, this.#o.timeoutMs);
     }
+    this.stats.retries++;
+    this.stats.lastError = failure;
+    const backoff = Math.min(this.#o.minBackoffMs * 2 ** this.#failuresInARow, this.#o.maxBackoffMs);
+    const wait = Math.max(backoff, retryAfter);
+    if (this.#failuresInARow++ === 0) {
+      this.#o.log.warn(`${this.#o.name}: ${this.#o.url}: ${failure}; the points are kept and sent again with backoff (up to ${this.#o.maxBackoffMs} ms between attempts)`);
+    } else this.#o.log.debug({ attempt: this.#failuresInARow, wait }, `${this.#o.name}: ${failure}; retrying`);
+    return { retryAfterMs: wait, error: `${this.#o.url}: ${failure}` };
   }
 
   #headers(): Record<string, string> {
@@ -180,17 +171,4 @@ function describeFetchError(e: unknown, timeoutMs: number): string {
   const cause = err.cause;
   if (cause?.code !== undefined) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
   return err.message ?? String(e);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done);
-  });
 }
