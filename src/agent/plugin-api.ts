@@ -82,6 +82,12 @@ export interface PluginDefinition<C> {
    * hardware or a server, or that only make sense once configured: their table says `enabled = false`.
    */
   readonly enabledByDefault?: boolean;
+  /**
+   * Keys of `[plugins.NAME]` that a generated config writes with another value than their default, each
+   * with why, written as a comment above the key: a default kept so that configs written for the Rust agent
+   * read the same, but which a new config should not have (influxdb's `attributes_as`).
+   */
+  readonly generatedValues?: Readonly<Record<string, { readonly value: unknown; readonly why: string }>>;
   /** Every metric `start` may register (none when absent); the plugin README's metrics table lists them. */
   readonly metrics?: MetricSpecs;
   /** Extra checks across keys (the schema already checked each key alone). Add every problem found. */

@@ -38,9 +38,21 @@ export function generateDefaultConfig(plugins: readonly AnyPlugin[], enabledName
     const table: Record<string, unknown> = {};
     if (enabledNames === undefined && !isEnabledByDefault(plugin)) table['enabled'] = false;
     Object.assign(table, plugin.config.defaultValue() as Record<string, unknown>);
-    lines.push(escapeEnv(stringify({ plugins: { [plugin.name]: table } }).trimEnd()), '');
+    const generated = Object.entries(plugin.generatedValues ?? {});
+    for (const [key, { value }] of generated) table[key] = value;
+    let toml = escapeEnv(stringify({ plugins: { [plugin.name]: table } }).trimEnd());
+    // The plugin's own keys come before any sub-table, so the first line that sets `key` is the one.
+    for (const [key, { why }] of generated) toml = toml.replace(new RegExp(`^${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} = `, 'm'), (line) => `${comment(why)}\n${line}`);
+    lines.push(toml, '');
   }
   return lines.join('\n');
+}
+
+function comment(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `# ${line}`)
+    .join('\n');
 }
 
 /** A default value that contains `${` must read back as written, not as an environment variable. */
