@@ -35,7 +35,7 @@ export default definePlugin<InfluxConfig>({
       if (cfg.database === undefined) problems.add('database', 'is needed with api = "v1" (the database the points go to)');
       // token, org and bucket have defaults: only a value other than the default shows the user set them.
       for (const key of V2_KEYS) if (cfg[key] !== 'FILL ME') problems.add(key, 'applies to api = "v2" only; with api = "v1" set database (and username and password)');
-      if ((cfg.username === undefined) !== (cfg.password === undefined)) problems.add(cfg.username === undefined ? 'password' : 'username', 'username and password go together');
+      if ((cfg.username === undefined) !== (cfg.password === undefined)) problems.add(cfg.username === undefined ? 'username' : 'password', 'username and password go together');
     } else {
       for (const key of V1_KEYS) if (cfg[key] !== undefined) problems.add(key, 'applies to api = "v1" only; with api = "v2" set token, org and bucket');
     }

@@ -208,5 +208,6 @@ function describeFetchError(e: unknown, timeoutMs: number): string {
   if (err.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
   const cause = err.cause;
   if (cause?.code !== undefined) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
-  return err.message ?? String(e);
+  // fetch's own refusals (a port browsers block, say) come as a cause with a message and no code.
+  return cause?.message ?? err.message ?? String(e);
 }
