@@ -37,7 +37,7 @@ export interface InfluxServer {
   /** Runs InfluxQL statements through POST /query; throws on an error of the server or of a statement. */
   query(q: string, db?: string): Promise<Array<{ statement_id: number; series?: Series[] }>>;
   createDatabase(name: string): Promise<void>;
-  /** Every point of `db`, of every measurement, grouped by series (`GROUP BY *`), in time order within each. */
+  /** Every point of `db`, measurement by measurement, grouped by series (`GROUP BY *`), in time order within each. */
   points(db: string): Promise<StoredPoint[]>;
   /** Waits (60 s by default) until the points of `db` satisfy `done`. */
   waitForPoints(db: string, what: string, done: (points: StoredPoint[]) => boolean, timeoutMs?: number): Promise<StoredPoint[]>;
@@ -55,6 +55,11 @@ interface Series {
 export interface InfluxOptions {
   /** Turn authentication on, with this admin user created at start. */
   admin?: { username: string; password: string };
+}
+
+/** An InfluxQL identifier, quoted. */
+function identifier(name: string): string {
+  return `"${name.replace(/["\\]/g, '\\$&')}"`;
 }
 
 /** Whether the influxd binary is installed. */
@@ -156,15 +161,20 @@ export async function startInfluxdb(t: TestContext, opts: InfluxOptions = {}): P
   if (admin !== undefined) await query(`CREATE USER "${admin.username}" WITH PASSWORD '${admin.password}' WITH ALL PRIVILEGES`);
 
   const points = async (db: string): Promise<StoredPoint[]> => {
-    const [result] = await query('SELECT * FROM /.*/ GROUP BY *', db);
+    const [shown] = await query('SHOW MEASUREMENTS', db);
+    const names = (shown?.series?.[0]?.values ?? []).map((row) => row[0] as string);
+    // One query per measurement: a query over several makes a field integer in one and float in another a float.
+    const results = await Promise.all(names.map((m) => query(`SELECT * FROM ${identifier(m)} GROUP BY *`, db)));
     const out: StoredPoint[] = [];
-    for (const s of result?.series ?? []) {
+    for (const s of results.flatMap(([r]) => r?.series ?? [])) {
       for (const row of s.values) {
         const fields: Record<string, Cell> = {};
         s.columns.forEach((c, i) => {
           if (c !== 'time' && row[i] !== null) fields[c] = row[i]!;
         });
-        out.push({ measurement: s.name, tags: s.tags ?? {}, time: row[s.columns.indexOf('time')] as bigint, fields });
+        // GROUP BY * names every tag key of the query, '' where a series has none: InfluxDB stores no empty tag.
+        const tags = Object.fromEntries(Object.entries(s.tags ?? {}).filter(([, v]) => v !== ''));
+        out.push({ measurement: s.name, tags, time: row[s.columns.indexOf('time')] as bigint, fields });
       }
     }
     return out;
