@@ -60,8 +60,8 @@ test("the Rust agent's default config for our plugins loads, with one note per t
     ['procfs', 'cgroups', 'csv', 'socket-control', 'energy-estimation-tdp'],
   );
   // The disabled tables of the Rust agent's other plugins are accepted and are no plugins of ours; its
-  // disabled prometheus-exporter table is ours, read with our defaults for the keys it lacks.
-  assert.deepEqual(cfg.disabled, ['prometheus-exporter', 'synthetic', 'filter', 'prometheus-remote-write']);
+  // disabled prometheus-exporter and influxdb tables are ours, read with our defaults for the keys they lack.
+  assert.deepEqual(cfg.disabled, ['prometheus-exporter', 'influxdb', 'synthetic', 'filter', 'prometheus-remote-write']);
   const procfs = cfg.plugins[0]!.config as { processes: { groups: Array<{ exe_regex?: string }> } };
   assert.equal(procfs.processes.groups[0]!.exe_regex, '');
   assert.equal(cfg.notes.length, 2, cfg.notes.join('\n'));
