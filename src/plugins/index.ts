@@ -11,5 +11,21 @@ import filter from './filter/index.js';
 import energyEstimationTdp from './energy-estimation-tdp/index.js';
 import prometheusExporter from './prometheus-exporter/index.js';
 import prometheusRemoteWrite from './prometheus-remote-write/index.js';
+import rapl from './rapl/index.js';
+import energyToCarbon from './energy-to-carbon/index.js';
+import aggregation from './aggregation/index.js';
 
-export const PLUGINS: readonly AnyPlugin[] = [procfs, cgroups, csv, socketControl, synthetic, filter, energyEstimationTdp, prometheusExporter, prometheusRemoteWrite];
+export const PLUGINS: readonly AnyPlugin[] = [
+  procfs,
+  cgroups,
+  csv,
+  socketControl,
+  synthetic,
+  filter,
+  energyEstimationTdp,
+  prometheusExporter,
+  prometheusRemoteWrite,
+  rapl,
+  energyToCarbon,
+  aggregation,
+];
