@@ -9,6 +9,7 @@ import { BatchBuilder } from '../../protocol/batch-builder.js';
 import type { ElementContext } from '../../protocol/element.js';
 import type { MetricHandle, MetricInfo } from '../../protocol/metrics.js';
 import { Problems } from '../../agent/config/schema.js';
+import { pluginConfig } from '../../agent/config/plugin-selection.js';
 import { unitUniqueName } from '../../protocol/units.js';
 import { fakeProc } from '../../../test/helpers/fake-proc.js';
 import { startPlugin } from '../../../test/helpers/plugin-harness.js';
@@ -139,21 +140,9 @@ test('secondsPer knows every time prefix and refuses other units', () => {
 // ---------------------------------------------------------------------------------------------------------
 // plugin definition
 
-class Prefixed extends Problems {
-  readonly #target: Problems;
-  constructor(target: Problems) {
-    super();
-    this.#target = target;
-  }
-  override add(path: string, message: string): void {
-    this.#target.add(path ? `plugins.energy-estimation-tdp.${path}` : 'plugins.energy-estimation-tdp', message);
-  }
-}
-
 function parse(input: unknown) {
   const problems = new Problems();
-  const config = tdp.config.parse(input, 'plugins.energy-estimation-tdp', problems);
-  if (problems.empty) tdp.check?.(config, new Prefixed(problems));
+  const config = pluginConfig(tdp, input, problems);
   return { config, problems: problems.list };
 }
 

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { F64 } from '../../protocol/batch.js';
 import { unitDisplayName, unitUniqueName } from '../../protocol/units.js';
-import { Problems } from '../../agent/config/schema.js';
+import { configProblems } from '../../../test/helpers/plugin-config.js';
 import { definePlugin, t as schema } from '../../agent/plugin-api.js';
 import { fakePowercap } from '../../../test/helpers/fake-powercap.js';
 import { startPlugin, type RecordedPoint } from '../../../test/helpers/plugin-harness.js';
@@ -14,24 +14,7 @@ import rapl from '../rapl/index.js';
 import carbon from './index.js';
 import { COUNTRY_INTENSITY } from './country-intensity.js';
 
-/** Files check() problems under the plugin's table, as the config loader does. */
-class Prefixed extends Problems {
-  readonly #target: Problems;
-  constructor(target: Problems) {
-    super();
-    this.#target = target;
-  }
-  override add(path: string, message: string): void {
-    this.#target.add(path ? `plugins.energy-to-carbon.${path}` : 'plugins.energy-to-carbon', message);
-  }
-}
-
-function check(input: unknown): string[] {
-  const problems = new Problems();
-  const config = carbon.config.parse(input, 'plugins.energy-to-carbon', problems);
-  if (problems.empty) carbon.check?.(config, new Prefixed(problems));
-  return problems.list;
-}
+const check = (input: unknown): string[] => configProblems(carbon, input);
 
 test("energy-to-carbon config: Alumet's three modes and their tables; problems name the key and what is valid", () => {
   assert.deepEqual(carbon.config.defaultValue(), { mode: 'world_avg' });
