@@ -14,7 +14,7 @@ import type { Schema, Problems } from './config/schema.js';
 import type { MetricHandle, Unit } from '../protocol/metrics.js';
 import type { Log } from '../protocol/element.js';
 
-export { t, Problems, type Infer, type Schema } from './config/schema.js';
+export { t, Problems, describeValue, type Infer, type Schema } from './config/schema.js';
 export { closest } from '../protocol/suggest.js';
 export { parseDuration } from '../protocol/duration.js';
 export type { MetricHandle, Unit } from '../protocol/metrics.js';

@@ -145,7 +145,8 @@ export function compileFormula(expr: string, variables: readonly string[], sugge
     tree = jsep(expr);
   } catch (e) {
     const { description, index } = e as { description?: string; index?: number };
-    throw new FormulaError(`${description ?? (e as Error).message}${at(index === undefined ? undefined : index + 1)}`);
+    const where = index === undefined ? '' : index >= expr.length ? ' at the end of the formula' : at(index + 1);
+    throw new FormulaError(`${description ?? (e as Error).message}${where}`);
   }
   const indexOf = new Map(variables.map((v, i) => [v, i]));
   /** How many times each name was met so far, to find the position of the current one in the text. */
