@@ -43,7 +43,8 @@ function checkFormula(name: string, f: FormulaConfig, problems: Problems): void 
     const hint = closest(f.ref, resource);
     problems.add(`${path}.ref`, `${JSON.stringify(f.ref)}: the reference must be a per_resource series${where}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ''} (per_resource: ${resource.join(', ') || 'none'})`);
   }
-  if (f.expr !== undefined) {
+  // Without both tables, most names in expr would look unknown: the missing table is the one problem.
+  if (f.expr !== undefined && f.per_resource !== undefined && f.per_consumer !== undefined) {
     const variables = [...resource, ...consumer];
     try {
       compileFormula(f.expr, variables, (n) => closest(n, variables));
