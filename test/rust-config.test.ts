@@ -60,8 +60,8 @@ test("the Rust agent's default config for our plugins loads, with one note per t
     ['procfs', 'cgroups', 'csv', 'socket-control', 'energy-estimation-tdp'],
   );
   // The disabled tables of the Rust agent's other plugins are accepted and are no plugins of ours; its
-  // disabled prometheus-exporter table is ours, read with our defaults for the keys it lacks.
-  assert.deepEqual(cfg.disabled, ['prometheus-exporter', 'synthetic', 'filter', 'prometheus-remote-write']);
+  // disabled rapl and prometheus-exporter tables are ours, read with our defaults for the keys they lack.
+  assert.deepEqual(cfg.disabled, ['rapl', 'prometheus-exporter', 'synthetic', 'filter', 'prometheus-remote-write']);
   const procfs = cfg.plugins[0]!.config as { processes: { groups: Array<{ exe_regex?: string }> } };
   assert.equal(procfs.processes.groups[0]!.exe_regex, '');
   assert.equal(cfg.notes.length, 2, cfg.notes.join('\n'));
@@ -130,7 +130,7 @@ test('exe_regex = "" follows every process: a child spawned after the start, the
 test("a table of a plugin of the Rust agent that this build lacks is accepted disabled, and otherwise says so", (t) => {
   const dir = tempDir();
   t.after(() => rmrf(dir));
-  assert.ok(RUST_ONLY.includes('rapl') && RUST_ONLY.includes('relay-client') && !RUST_ONLY.includes('procfs'));
+  assert.ok(RUST_ONLY.includes('nvml') && RUST_ONLY.includes('relay-client') && !RUST_ONLY.includes('procfs') && !RUST_ONLY.includes('rapl'));
   for (const name of RUST_ONLY) {
     const disabled = load(dir, `[plugins.${name}]\nenabled = false\nwhatever = "the Rust plugin's own keys"\n[plugins.csv]\n`);
     assert.deepEqual(disabled.plugins.map((p) => p.plugin.name), ['csv'], name);
@@ -140,8 +140,8 @@ test("a table of a plugin of the Rust agent that this build lacks is accepted di
     assert.deepEqual(problems(dir, `[plugins.${name}]\nenabled = true\n`), [`FILE:1: plugins.${name}: ${why}`], name);
   }
   // A malformed table is still an error, whatever the plugin.
-  assert.deepEqual(problems(dir, '[plugins.rapl]\nenabled = "no"\n'), ['FILE:2: plugins.rapl.enabled: expected a boolean (true or false), got the string "no"']);
-  assert.deepEqual(problems(dir, '[plugins]\nrapl = 3\n'), ['FILE:2: plugins.rapl: expected a table, got the number 3; write [plugins.rapl] and its keys below it']);
+  assert.deepEqual(problems(dir, '[plugins.nvml]\nenabled = "no"\n'), ['FILE:2: plugins.nvml.enabled: expected a boolean (true or false), got the string "no"']);
+  assert.deepEqual(problems(dir, '[plugins]\nnvml = 3\n'), ['FILE:2: plugins.nvml: expected a table, got the number 3; write [plugins.nvml] and its keys below it']);
   // A name that is no plugin of either agent is still an unknown plugin, with a hint.
   assert.deepEqual(problems(dir, '[plugins.procfss]\n'), [`FILE:1: plugins.procfss: unknown plugin "procfss"; did you mean "procfs"? (available: ${AVAILABLE})`]);
   // --plugins naming one of them says the same.
@@ -151,7 +151,7 @@ test("a table of a plugin of the Rust agent that this build lacks is accepted di
 test('with --plugins, the tables of the Rust agent\'s other plugins are ignored entirely, as the Rust agent does', (t) => {
   const dir = tempDir();
   t.after(() => rmrf(dir));
-  const toml = '[plugins.rapl]\npoll_interval = "1s"\n[plugins.nvml]\nenabled = true\n[plugins.influxdb]\nnot_a_key = [1, 2]\n[plugins.csv]\noutput_path = "x.csv"\n';
+  const toml = '[plugins.perf]\nhardware_events = ["cpu_cycles"]\n[plugins.nvml]\nenabled = true\n[plugins.influxdb]\nnot_a_key = [1, 2]\n[plugins.csv]\noutput_path = "x.csv"\n';
   assert.equal(problems(dir, toml).length, 3);
   const cfg = load(dir, toml, { only: ['csv', 'procfs'] });
   assert.deepEqual(cfg.plugins.map((p) => p.plugin.name), ['csv', 'procfs']);

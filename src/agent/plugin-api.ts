@@ -82,6 +82,11 @@ export interface PluginDefinition<C> {
    * hardware or a server, or that only make sense once configured: their table says `enabled = false`.
    */
   readonly enabledByDefault?: boolean;
+  /**
+   * Why a generated config disables the plugin, written as a comment above its table. Called when the
+   * config is generated, so it may say what it found on the machine (rapl: whether it has RAPL).
+   */
+  readonly disabledNote?: () => string;
   /** Every metric `start` may register (none when absent); the plugin README's metrics table lists them. */
   readonly metrics?: MetricSpecs;
   /** Extra checks across keys (the schema already checked each key alone). Add every problem found. */

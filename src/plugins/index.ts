@@ -12,5 +12,7 @@ import energyEstimationTdp from './energy-estimation-tdp/index.js';
 import energyAttribution from './energy-attribution/index.js';
 import prometheusExporter from './prometheus-exporter/index.js';
 import prometheusRemoteWrite from './prometheus-remote-write/index.js';
+import rapl from './rapl/index.js';
+import energyToCarbon from './energy-to-carbon/index.js';
 
-export const PLUGINS: readonly AnyPlugin[] = [procfs, cgroups, csv, socketControl, synthetic, filter, energyEstimationTdp, energyAttribution, prometheusExporter, prometheusRemoteWrite];
+export const PLUGINS: readonly AnyPlugin[] = [procfs, cgroups, csv, socketControl, synthetic, filter, energyEstimationTdp, energyAttribution, prometheusExporter, prometheusRemoteWrite, rapl, energyToCarbon];

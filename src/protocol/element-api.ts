@@ -20,6 +20,6 @@ export {
 export { Batch, F64, U64, LOCAL_MACHINE, type AttrValue, type Attributes, type PointView, type ResourceRef, type Timestamp, type ValueType } from './batch.js';
 export { BatchBuilder } from './batch-builder.js';
 export type { MetricHandle, MetricInfo, Unit } from './metrics.js';
-export { unitDisplayName, unitUniqueName } from './units.js';
+export { prefixFactor, unitDisplayName, unitUniqueName } from './units.js';
 export { closest } from './suggest.js';
 export { parseDuration } from './duration.js';
