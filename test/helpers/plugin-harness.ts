@@ -195,10 +195,12 @@ export function declarationOf(specs: MetricSpecs, name: string): MetricSpec | un
 
 function checkDeclarations(agent: Agent, plugins: readonly AnyPlugin[], points: RecordedPoint[]): void {
   const declarationFor = (name: string): { spec: MetricSpec; family: boolean } => {
+    // A plugin's own name first: a family whose names come from the config (energy-attribution's
+    // `<formula>`) would match the metrics of the plugins it reads too.
+    for (const p of plugins) if (Object.hasOwn(p.metrics ?? {}, name)) return { spec: p.metrics![name]!, family: false };
     for (const p of plugins) {
-      const specs = p.metrics ?? {};
-      const spec = declarationOf(specs, name);
-      if (spec !== undefined) return { spec, family: !Object.hasOwn(specs, name) };
+      const spec = declarationOf(p.metrics ?? {}, name);
+      if (spec !== undefined) return { spec, family: true };
     }
     assert.fail(`metric ${name} is registered but no plugin declares it in its metrics (${plugins.map((p) => p.name).join(', ')})`);
   };
