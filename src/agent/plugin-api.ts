@@ -17,6 +17,7 @@ import type { Log } from '../protocol/element.js';
 export { t, Problems, describeValue, type Infer, type Schema } from './config/schema.js';
 export { closest } from '../protocol/suggest.js';
 export { parseDuration } from '../protocol/duration.js';
+export { userHz } from './clock-ticks.js';
 export type { MetricHandle, Unit } from '../protocol/metrics.js';
 export type { Log } from '../protocol/element.js';
 
