@@ -100,7 +100,7 @@ function energyReport(treeCpuS: number, m: NonNullable<ReportFigures['machine']>
 function num(x: number): string {
   if (x === 0) return '0';
   const abs = Math.abs(x);
-  return abs >= 100 ? x.toFixed(1) : abs >= 1 ? x.toFixed(2) : x.toPrecision(3);
+  return abs >= 100 ? x.toFixed(0) : abs >= 10 ? x.toFixed(1) : abs >= 1 ? x.toFixed(2) : x.toPrecision(3);
 }
 
 function bytes(n: number): string {
