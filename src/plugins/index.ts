@@ -14,5 +14,20 @@ import prometheusExporter from './prometheus-exporter/index.js';
 import prometheusRemoteWrite from './prometheus-remote-write/index.js';
 import rapl from './rapl/index.js';
 import energyToCarbon from './energy-to-carbon/index.js';
+import aggregation from './aggregation/index.js';
 
-export const PLUGINS: readonly AnyPlugin[] = [procfs, cgroups, csv, socketControl, synthetic, filter, energyEstimationTdp, energyAttribution, prometheusExporter, prometheusRemoteWrite, rapl, energyToCarbon];
+export const PLUGINS: readonly AnyPlugin[] = [
+  procfs,
+  cgroups,
+  csv,
+  socketControl,
+  synthetic,
+  filter,
+  energyEstimationTdp,
+  energyAttribution,
+  prometheusExporter,
+  prometheusRemoteWrite,
+  rapl,
+  energyToCarbon,
+  aggregation,
+];

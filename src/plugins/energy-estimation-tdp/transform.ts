@@ -2,11 +2,9 @@
 // estimated_consumed_energy point in joules. Runs in a worker thread.
 
 import { defineTransform, prefixFactor, type Batch, type MetricHandle, type Unit } from '../../protocol/element-api.js';
-import type { TdpConfig } from './config.js';
-
 export interface TdpTransformConfig {
-  /** Name of the CPU-time metric read (Alumet's `cpu_usage`, `kernel_cpu_time` by default). */
-  input: TdpConfig['cpu_usage'];
+  /** Name of the CPU-time metric read: `kernel_cpu_time`, as in Alumet. */
+  input: string;
   output: MetricHandle;
   /** Watts per CPU-second of the input: tdp × nb_vcpu / nb_cpu. */
   wattsPerCpuSecond: number;

@@ -5,12 +5,23 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { definePlugin } from '../../agent/plugin-api.js';
+import { definePlugin, type Log } from '../../agent/plugin-api.js';
 import { DEFAULT_POWERCAP_ROOT, raplSchema, type RaplConfig } from './config.js';
 import { resourceOf } from './domains.js';
 import { RAPL_METRICS } from './metrics.js';
-import { PowercapPermissionError, findZones, permissionRemedies, raplDir } from './powercap.js';
+import { PowercapPermissionError, findZones, permissionRemedies, raplDir, type PowercapZone } from './powercap.js';
 import type { RaplSourceConfig } from './source.js';
+
+/** The RAPL zones; when the agent may not read them, the remedies go to the log before the error. */
+function zonesOrRemedies(root: string, log: Log): PowercapZone[] {
+  try {
+    return findZones(root);
+  } catch (e) {
+    if (!(e instanceof PowercapPermissionError)) throw e;
+    log.error(permissionRemedies(root));
+    throw new Error(`${e.message}; run the agent as root or make the counters readable (the commands are in the log line above, and in the rapl README)`);
+  }
+}
 
 export default definePlugin<RaplConfig>({
   name: 'rapl',
@@ -30,16 +41,7 @@ export default definePlugin<RaplConfig>({
     if (!config.no_perf_events) {
       ctx.log.info('this build reads RAPL through powercap only: perf_events needs native code, which it does not have (no_perf_events = true silences this line)');
     }
-    let zones;
-    try {
-      zones = findZones(config.powercap_root);
-    } catch (e) {
-      if (e instanceof PowercapPermissionError) {
-        ctx.log.error(permissionRemedies(config.powercap_root));
-        throw new Error(`${e.message}; run the agent as root or make the counters readable (the commands are in the log line above, and in the rapl README)`);
-      }
-      throw e;
-    }
+    const zones = zonesOrRemedies(config.powercap_root, ctx.log);
     ctx.log.info(`RAPL zones: ${zones.map((z) => `${z.name} (${z.domain})`).join(', ')}`);
     const element: RaplSourceConfig = {
       metric: ctx.metric('rapl_consumed_energy', RAPL_METRICS.rapl_consumed_energy),
