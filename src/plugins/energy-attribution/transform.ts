@@ -101,6 +101,6 @@ function unknownMetric(formula: string, series: string, perConsumer: boolean, me
   const hint = closest(metric, [...known]);
   return new Error(
     `formula ${formula}: ${perConsumer ? 'per_consumer' : 'per_resource'}.${series} reads metric ${JSON.stringify(metric)}, which no enabled plugin registers` +
-      `${hint ? `; did you mean ${JSON.stringify(hint)}?` : ''} (enable the plugin that measures it, before energy-attribution in the config if it is a transform)`,
+      `${hint ? `; did you mean ${JSON.stringify(hint)}?` : ''} (enable the plugin that measures it)`,
   );
 }
