@@ -40,7 +40,7 @@ const NOT_BUSY = new Set(['idle', 'guest', 'guest_nice']);
 /** Samples of processes not (yet) known to be in the tree are kept this long, for a descendant found late. */
 const PENDING_S = 30;
 
-type Role = 'rapl' | 'tdp' | 'kernel' | 'carbon' | 'cpu' | 'memory' | 'energy';
+type Role = 'rapl' | 'tdp' | 'kernel' | 'carbon' | 'cpu' | 'memory';
 const ROLES: Readonly<Record<string, Role>> = {
   rapl_consumed_energy: 'rapl',
   estimated_consumed_energy: 'tdp',
@@ -64,7 +64,8 @@ type MachineSample = readonly [timeS: number, value: number];
 const seconds = (t: Timestamp): number => t.sec + t.nsec / 1e9;
 
 export class ReportTally {
-  readonly #roles = new Map<number, { role: Role; name: string; factor: number }>();
+  /** The metrics the tally reads, by id: what it makes of them, and the factor to their base unit. */
+  readonly #metrics = new Map<number, { role: Role | undefined; joules: boolean; name: string; factor: number }>();
   readonly #tree = new Set<string>();
   readonly #processes = new Map<string, ProcessSamples>();
   readonly #machine = { rapl: [] as MachineSample[], tdp: [] as MachineSample[], kernel: [] as MachineSample[], raplCarbon: [] as MachineSample[], tdpCarbon: [] as MachineSample[] };
@@ -76,8 +77,9 @@ export class ReportTally {
 
   constructor(metrics: ReadonlyMap<number, MetricInfo>) {
     for (const m of metrics.values()) {
-      const role = ROLES[m.name] ?? (m.unit.base === 'J' ? 'energy' : undefined);
-      if (role !== undefined) this.#roles.set(m.id, { role, name: m.name, factor: prefixFactor(m.unit.prefix) ?? 1 });
+      const role = ROLES[m.name];
+      const joules = m.unit.base === 'J';
+      if (role !== undefined || joules) this.#metrics.set(m.id, { role, joules, name: m.name, factor: prefixFactor(m.unit.prefix) ?? 1 });
     }
   }
 
@@ -95,19 +97,19 @@ export class ReportTally {
 
   add(batch: Batch): void {
     for (let i = 0; i < batch.length; i++) {
-      const metric = this.#roles.get(batch.metric[i]!);
+      const metric = this.#metrics.get(batch.metric[i]!);
       if (metric === undefined) continue;
       const t = batch.tsSec[i]! + batch.tsNsec[i]! / 1e9;
       const value = batch.numberAt(i) * metric.factor;
-      const consumerKind = batch.strings[batch.consKind[i]!];
-      if (consumerKind === 'process') this.#addProcess(metric.role, metric.name, batch.strings[batch.consId[i]!]!, t, value, batch, i);
-      else if (batch.strings[batch.resKind[i]!] === 'local_machine') this.#addMachine(metric.role, t, value, batch, i);
+      if (batch.strings[batch.consKind[i]!] === 'process') this.#addProcess(metric, batch.strings[batch.consId[i]!]!, t, value, batch, i);
+      else if (metric.role !== undefined && batch.strings[batch.resKind[i]!] === 'local_machine') this.#addMachine(metric.role, t, value, batch, i);
     }
     this.#prune();
   }
 
-  #addProcess(role: Role, name: string, pid: string, t: number, value: number, batch: Batch, i: number): void {
-    if (role !== 'cpu' && role !== 'memory' && role !== 'energy' && role !== 'rapl' && role !== 'tdp') return;
+  #addProcess(metric: { role: Role | undefined; joules: boolean; name: string }, pid: string, t: number, value: number, batch: Batch, i: number): void {
+    const { role } = metric;
+    if (role !== 'cpu' && role !== 'memory' && !metric.joules) return;
     let p = this.#processes.get(pid);
     if (p === undefined) {
       p = { cpu: [], memory: [], joules: new Map(), lastS: t };
@@ -123,7 +125,7 @@ export class ReportTally {
       else p.cpu.push([t, value]);
     } else if (role === 'memory') {
       if (kind === 'resident') p.memory.push([t, value]);
-    } else p.joules.set(name, (p.joules.get(name) ?? 0) + value);
+    } else p.joules.set(metric.name, (p.joules.get(metric.name) ?? 0) + value);
   }
 
   #addMachine(role: Role, t: number, value: number, batch: Batch, i: number): void {
@@ -185,7 +187,7 @@ export class ReportTally {
   }
 
   #registered(role: Role): boolean {
-    for (const r of this.#roles.values()) if (r.role === role) return true;
+    for (const m of this.#metrics.values()) if (m.role === role) return true;
     return false;
   }
 }
