@@ -24,13 +24,14 @@ interface SeriesMatcher {
 
 export default defineTransform<AttributionTransformConfig>((config, ctx) => {
   const { formula } = config;
-  const configs: Array<[string, SeriesConfig, boolean]> = [
-    ...Object.entries(formula.per_resource).map(([name, s]): [string, SeriesConfig, boolean] => [name, s, false]),
-    ...Object.entries(formula.per_consumer).map(([name, s]): [string, SeriesConfig, boolean] => [name, s, true]),
+  // The per_resource series first: the Attributor's variables are in this order.
+  const configs = [
+    ...Object.entries(formula.per_resource).map(([name, s]) => ({ name, s, perConsumer: false })),
+    ...Object.entries(formula.per_consumer).map(([name, s]) => ({ name, s, perConsumer: true })),
   ];
   const idByName = new Map([...ctx.metrics.values()].map((m) => [m.name, m.id]));
   const byMetric = new Map<number, SeriesMatcher[]>();
-  const series: SeriesInfo[] = configs.map(([name, s, perConsumer], index) => {
+  const series: SeriesInfo[] = configs.map(({ name, s, perConsumer }, index) => {
     const id = idByName.get(s.metric);
     if (id === undefined) throw unknownMetric(config.name, name, perConsumer, s.metric, idByName.keys());
     const matchers = byMetric.get(id) ?? [];
@@ -56,7 +57,7 @@ export default defineTransform<AttributionTransformConfig>((config, ctx) => {
         for (const m of matchers) {
           if (!accepts(m, batch, i)) continue;
           const p = batch.pointAt(i);
-          attributor.add(m.index, p.resource, p.consumer, { sec: p.timestamp.sec, nsec: p.timestamp.nsec, value: batch.numberAt(i), attributes: p.attributes });
+          attributor.add(m.index, p.resource, p.consumer, { ...p.timestamp, value: batch.numberAt(i), attributes: p.attributes });
           taken++;
         }
       }
