@@ -62,6 +62,10 @@ export default definePlugin<AttributionConfig>({
   enabledByDefault: false,
   metrics: ATTRIBUTION_METRICS,
 
+  disabledNote: () =>
+    'energy-attribution is disabled: it has no formula to offer. Add [plugins.energy-attribution.formulas.NAME]\n' +
+    'tables (expr, ref, retention_time, per_resource, per_consumer; see its README), after the plugins it reads.',
+
   check(config, problems) {
     for (const [name, formula] of Object.entries(config.formulas)) checkFormula(name, formula, problems);
   },
