@@ -186,6 +186,13 @@ test('the report gives the tree the share of the machine’s energy that its CPU
   );
 });
 
+test('the peak CPU use is never shown below the average: polls that missed the busy moments give way to the whole run', () => {
+  const figures: ReportFigures = { processes: 2, peakCpus: 0, peakMemoryBytes: 1024 * 1024, perProcessJ: {} };
+  const r = buildReport(RUN, figures);
+  assert.equal(r.cpu_average_percent, 50);
+  assert.equal(r.cpu_peak_percent, 50);
+});
+
 test('without process points, energy source or figures, the report says what it lacks instead of inventing it', () => {
   const bare = buildReport({ ...RUN, exitCode: null, signal: 'SIGKILL' }, undefined);
   assert.deepEqual([bare.cpu_peak_percent, bare.memory_peak_bytes, bare.energy, bare.processes_followed], [null, null, null, 0]);

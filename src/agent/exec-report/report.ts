@@ -63,6 +63,10 @@ const JOULES_PER_WH = 3600;
 /** Joins what `exec` measured with the figures the output wrote (absent if it could not write them). */
 export function buildReport(run: ChildRun, figures: ReportFigures | undefined): ExecReport {
   const total = run.cpu.userS + run.cpu.systemS;
+  const average = run.wallS > 0 ? (total / run.wallS) * 100 : 0;
+  // The polls may miss the busiest moments (a run shorter than two polls of a process has no interval at
+  // all), but the use over the whole run is a floor for its peak.
+  const peak = figures?.peakCpus === undefined ? null : Math.max(figures.peakCpus * 100, average);
   return {
     command: run.command,
     pid: run.pid,
@@ -70,8 +74,8 @@ export function buildReport(run: ChildRun, figures: ReportFigures | undefined): 
     signal: run.signal,
     wall_time_s: run.wallS,
     cpu_time_s: { user: run.cpu.userS, system: run.cpu.systemS, total },
-    cpu_average_percent: run.wallS > 0 ? (total / run.wallS) * 100 : 0,
-    cpu_peak_percent: figures?.peakCpus === undefined ? null : figures.peakCpus * 100,
+    cpu_average_percent: average,
+    cpu_peak_percent: peak,
     memory_peak_bytes: figures?.peakMemoryBytes ?? null,
     processes_followed: figures?.processes ?? 0,
     energy: figures?.machine === undefined ? null : energyReport(total, figures.machine),
