@@ -36,7 +36,12 @@ export function generateDefaultConfig(plugins: readonly AnyPlugin[], enabledName
   lines.push('');
   for (const plugin of chosen) {
     const table: Record<string, unknown> = {};
-    if (enabledNames === undefined && !isEnabledByDefault(plugin)) table['enabled'] = false;
+    const disabled = enabledNames === undefined && !isEnabledByDefault(plugin);
+    if (disabled) {
+      table['enabled'] = false;
+      const note = plugin.disabledNote?.();
+      if (note !== undefined) lines.push(comment(note));
+    }
     Object.assign(table, plugin.config.defaultValue() as Record<string, unknown>);
     const generated = Object.entries(plugin.generatedValues ?? {});
     for (const [key, { value }] of generated) table[key] = value;
@@ -48,6 +53,7 @@ export function generateDefaultConfig(plugins: readonly AnyPlugin[], enabledName
   return lines.join('\n');
 }
 
+/** `text` as TOML comment lines. */
 function comment(text: string): string {
   return text
     .split('\n')
