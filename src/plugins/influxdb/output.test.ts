@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { F64, U64 } from '../../protocol/batch.js';
 import { Problems } from '../../agent/config/schema.js';
+import { pluginConfig } from '../../agent/config/plugin-selection.js';
+import { configProblems } from '../../../test/helpers/plugin-config.js';
 import { batchOf, fakeContext, metricTable, type Point } from '../../../test/helpers/csv-output.js';
 import type { InfluxConfig } from './config.js';
 import plugin from './index.js';
@@ -48,12 +50,11 @@ async function server(t: TestContext, answer: (n: number) => [number, string]): 
   return { host: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, requests };
 }
 
-function configOf(overrides: Record<string, unknown>): InfluxConfig {
+function configOf(table: Record<string, unknown>): InfluxConfig {
   const problems = new Problems();
-  const cfg = plugin.config.parse(overrides, 'plugins.influxdb', problems) as InfluxConfig;
-  plugin.check!(cfg, problems);
+  const config = pluginConfig(plugin, table, problems) as InfluxConfig;
   assert.deepEqual(problems.list, []);
-  return cfg;
+  return config;
 }
 
 const cpuStates = (ts = TS): Point[] => ['user', 'system', 'idle'].map((s, i) => ({ metric: 0, value: BigInt(i + 1), ts, attributes: [['cpu_state', s]] as Point['attributes'] }));
@@ -165,17 +166,17 @@ test('the checks refuse a bad host, backoffs the wrong way round, and keys of th
     [{ host: 'not a url' }, ['host: "not a url" is not a URL']],
     [{ host: 'http://h:8086/?x=1' }, ['host: must have no query or fragment']],
     [{ min_backoff: '2s', max_backoff: '1s' }, ['max_backoff: 1s is shorter than min_backoff (2s)']],
+    [{ attributes_as: 'tags' }, ['attributes_as: expected one of "field", "tag", got the string "tags"; did you mean "tag"?']],
+    [{ api: 'v3' }, ['api: expected one of "v2", "v1"']],
     [{ api: 'v1' }, ['database: is needed with api = "v1"']],
     [{ api: 'v1', database: 'd', token: 't', bucket: 'b' }, ['token: applies to api = "v2" only', 'bucket: applies to api = "v2" only']],
     [{ api: 'v1', database: 'd', username: 'u' }, ['password: username and password go together']],
     [{ api: 'v1', database: 'd', password: 'p' }, ['username: username and password go together']],
     [{ database: 'd', username: 'u', password: 'p' }, ['database: applies to api = "v1" only', 'username: applies to api = "v1" only', 'password: applies to api = "v1" only']],
   ];
-  for (const [overrides, expected] of cases) {
-    const problems = new Problems();
-    const cfg = plugin.config.parse(overrides, 'plugins.influxdb', problems) as InfluxConfig;
-    plugin.check!(cfg, problems);
-    assert.equal(problems.list.length, expected.length, `${JSON.stringify(overrides)}: ${problems.list.join(' | ')}`);
-    expected.forEach((start, i) => assert.ok(problems.list[i]!.startsWith(start), `${problems.list[i]} starts with ${start}`));
+  for (const [table, expected] of cases) {
+    const problems = configProblems(plugin, table);
+    assert.equal(problems.length, expected.length, `${JSON.stringify(table)}: ${problems.join(' | ')}`);
+    expected.forEach((start, i) => assert.ok(problems[i]!.startsWith(`plugins.influxdb.${start}`), `${problems[i]} starts with plugins.influxdb.${start}`));
   }
 });
