@@ -2,7 +2,7 @@
 // output (worker thread), the tests and the benchmark all drive the same code.
 
 import { U64, unitDisplayName, unitUniqueName, type Attributes, type Batch, type Log, type MetricInfo } from '../../protocol/element-api.js';
-import { ByteSink } from './byte-sink.js';
+import { ByteSink } from '../shared/byte-sink.js';
 import { formatAttrValue, formatF64, formatTimestamp, formatU64Words } from '../shared/rust-format.js';
 
 export interface CsvFormatOptions {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { F64, U64 } from '../../protocol/batch.js';
 import { batchOf, metricTable, type Point } from '../../../test/helpers/csv-output.js';
-import { LineEncoder, escapeName, formatNanos, quoteString, type LineOptions } from './line-protocol.js';
+import { LineEncoder, escapeName, quoteString, type LineOptions } from './line-protocol.js';
 
 const METRICS = metricTable([
   ['kernel_cpu_time', U64, 'ms'],
@@ -19,7 +19,11 @@ const TS = { sec: 1_700_000_000, nsec: 5 };
 const FIELD: LineOptions = { attributesAs: 'field', asTags: new Set(), asFields: new Set(), unsigned: true };
 const TAG: LineOptions = { ...FIELD, attributesAs: 'tag' };
 
-const encode = (options: LineOptions, points: Point[]) => new LineEncoder(options, METRICS).encode(batchOf(points, METRICS), undefined);
+/** The write of `points`, its body as text (read at once: it is the encoder's buffer). */
+function encode(options: LineOptions, points: Point[]) {
+  const out = new LineEncoder(options, METRICS).encode(batchOf(points, METRICS), undefined);
+  return { ...out, body: Buffer.from(out.body).toString() };
+}
 
 test("each point is one line as the Rust plugin writes it: measurement, resource tags, attribute fields, value, nanoseconds", () => {
   const out = encode(FIELD, [
@@ -99,11 +103,24 @@ test('names escape comma, space and equals sign; a line break becomes \\n and a 
   assert.deepEqual(out.notes, [{ kind: 'rewritten-name', text: 'odd name,1: "x\\ny"' }]);
 });
 
-test('timestamps are exact nanoseconds', () => {
-  assert.equal(formatNanos(1_700_000_000, 5), '1700000000000000005');
-  assert.equal(formatNanos(1_700_000_000, 123_456_789), '1700000000123456789');
-  assert.equal(formatNanos(0, 42), '42');
-  assert.equal(formatNanos(4_102_444_800, 0), '4102444800000000000');
+test('timestamps are exact nanoseconds; values print as Rust prints them', () => {
+  const stamps = [
+    { sec: 1_700_000_000, nsec: 5 },
+    { sec: 1_700_000_000, nsec: 123_456_789 },
+    { sec: 0, nsec: 42 },
+    { sec: 4_102_444_800, nsec: 0 },
+  ];
+  const values = [0, -0, 2 ** 53, 1e21, 1e-7, -2.5];
+  const out = encode(FIELD, [...stamps.map((ts, i) => ({ metric: 1, value: i, ts })), ...values.map((value, i) => ({ metric: 1, value, ts: { sec: 1, nsec: i } }))]);
+  const tokens = out.body.split('\n').map((l) => l.split(' ').slice(1));
+  assert.deepEqual(
+    tokens.slice(0, 4).map((t) => t[1]),
+    ['1700000000000000005', '1700000000123456789', '42', '4102444800000000000'],
+  );
+  assert.deepEqual(
+    tokens.slice(4).map((t) => t[0]),
+    ['value=0', 'value=-0', 'value=9007199254740992', 'value=1000000000000000000000', 'value=0.0000001', 'value=-2.5'],
+  );
 });
 
 /** kernel_cpu_time of three CPU states at one timestamp, as procfs measures it. */

@@ -6,6 +6,7 @@
 // point (InfluxDB keeps one of them). Pure (no I/O); the output element (worker thread) and the tests use it.
 
 import { U64, type AttrValue, type Batch, type MetricInfo } from '../../protocol/element-api.js';
+import { ByteSink } from '../shared/byte-sink.js';
 import { formatAttrValue, formatF64, formatU64Words } from '../shared/rust-format.js';
 
 export interface LineOptions {
@@ -31,12 +32,15 @@ export interface Note {
   readonly text: string;
 }
 
-/** Timestamps written, by series (measurement and sorted tags), with the attribute fields of each point. */
+/** Timestamps written (`sec.nsec`), by series (measurement and sorted tags), with the line of each point. */
 export type Written = Map<string, Map<string, SeriesLine>>;
 
 export interface EncodedWrite {
-  /** The lines, joined by `\n`, with no trailing line break (as the Rust plugin sends them). */
-  readonly body: string;
+  /**
+   * The lines in UTF-8, joined by `\n`, with no trailing line break (as the Rust plugin sends them); a view
+   * of the encoder's buffer, valid until its next `encode`.
+   */
+  readonly body: Uint8Array;
   readonly lines: number;
   /** Points not written: a NaN or infinite value, or a u64 InfluxDB 1.x cannot hold. */
   readonly skipped: number;
@@ -50,8 +54,8 @@ export interface EncodedWrite {
 /** What every point of one (metric, resource, consumer, attributes) has in common. */
 interface SeriesLine {
   readonly metric: string;
-  /** `measurement,tag=value,… attr_field=…,` (up to `value=`); undefined when the point cannot be written. */
-  readonly head: string | undefined;
+  /** `measurement,tag=value,… attr_field=…,` (up to `value=`) in UTF-8; undefined when the point cannot be written. */
+  readonly head: Uint8Array | undefined;
   /** Measurement and tags, tags sorted: how InfluxDB identifies the series. */
   readonly series: string;
   /** Attribute fields (the attribute's key, and `key=value` as written), for the collision warning. */
@@ -65,6 +69,12 @@ const RESOURCE_TAGS = ['resource_kind', 'resource_id', 'resource_consumer_kind',
 /** Attribute names that would hide a tag or the value: the Rust plugin's renaming. */
 const RENAMED_PREFIX = 'alumet_attribute__';
 const I64_MAX = 9223372036854775807n;
+const MAX_KNOWN_SERIES = 100_000;
+const NEWLINE = 0x0a;
+const SPACE = 0x20;
+const SIGNED = 0x69; // i
+const UNSIGNED = 0x75; // u
+const VALUE_IS = Buffer.from('value=');
 
 const MEASUREMENT_SPECIAL = /[, \n]/g;
 const KEY_SPECIAL = /[,= \n]/g;
@@ -91,18 +101,18 @@ export function quoteString(s: string): string {
   return `"${s.replace(STRING_SPECIAL, '\\$&')}"`;
 }
 
-/** Nanoseconds since the epoch in decimal, exact (beyond 2^53, which a double cannot hold). */
-export function formatNanos(sec: number, nsec: number): string {
-  if (sec === 0) return String(nsec);
-  const frac = String(nsec);
-  return `${sec}${'000000000'.slice(frac.length)}${frac}`;
-}
-
 export class LineEncoder {
   readonly #options: LineOptions;
   readonly #metrics: ReadonlyMap<number, MetricInfo>;
   /** Escaped measurement by metric id (a metric's name never changes). */
   readonly #measurements = new Map<number, { text: string; rewritten: boolean }>();
+  /**
+   * Series lines by what they are made of, across writes: a batch's string indexes are its own, but the
+   * same series come back in every write, and working one out (escaping, sorting) costs more than finding it.
+   */
+  readonly #known = new Map<string, SeriesLine>();
+  /** Where the lines of a write are made; its bytes are the body until the next `encode`. */
+  readonly #sink = new ByteSink();
 
   constructor(options: LineOptions, metrics: ReadonlyMap<number, MetricInfo>) {
     this.#options = options;
@@ -114,22 +124,34 @@ export class LineEncoder {
    * point of the same series and timestamp here overwrites one there, and is counted collapsed too.
    */
   encode(batch: Batch, previous: Written | undefined): EncodedWrite {
-    const parts: string[] = [];
+    const sink = this.#sink;
+    sink.clear();
     const written: Written = new Map();
     const notes = new Map<NoteKind, Note>();
     const note = (n: Note | undefined): void => {
       if (n !== undefined && !notes.has(n.kind)) notes.set(n.kind, n);
     };
-    // Points of a batch share few (metric, resource, consumer, attributes) tuples: work each out once.
-    const lines = new Map<string, SeriesLine>();
+    // Points of a batch share few (metric, resource, consumer, attributes) tuples: look each up once, by a
+    // number made of the tuple's indexes when it fits in a double's 53 bits (as good as always), else by text.
+    const lines = new Map<number | string, SeriesLine>();
     const { metric, resKind, resId, consKind, consId, attrs, type, value, valueWords, tsSec, tsNsec } = batch;
+    const S = batch.strings.length;
+    const A = batch.attrSets.length + 1;
+    const metricBound = this.#metrics.size + 1;
+    const numeric = metricBound * S * S * S * S * A < Number.MAX_SAFE_INTEGER;
+    const unsigned = this.#options.unsigned;
+    let count = 0;
     let skipped = 0;
     let collapsed = 0;
     for (let i = 0; i < batch.length; i++) {
-      const tuple = `${metric[i]},${resKind[i]},${resId[i]},${consKind[i]},${consId[i]},${attrs[i]}`;
+      const m = metric[i]!;
+      const tuple =
+        numeric && m < metricBound
+          ? ((((m * S + resKind[i]!) * S + resId[i]!) * S + consKind[i]!) * S + consId[i]!) * A + attrs[i]!
+          : `${m},${resKind[i]},${resId[i]},${consKind[i]},${consId[i]},${attrs[i]}`;
       let line = lines.get(tuple);
       if (line === undefined) {
-        line = this.#seriesLine(batch, i);
+        line = this.#lineOf(batch, i);
         lines.set(tuple, line);
         note(line.rewritten);
       }
@@ -138,36 +160,61 @@ export class LineEncoder {
         note(line.unwritable);
         continue;
       }
-      let v: string;
-      if (type[i] === U64) {
-        const hi = valueWords[2 * i + 1]!;
-        if (!this.#options.unsigned && hi >= 0x80000000) {
-          skipped++;
-          note({ kind: 'beyond-i64', text: `${line.metric}: ${formatU64Words(valueWords[2 * i]!, hi)} is beyond the largest integer InfluxDB 1.x holds (2^63 - 1)` });
-          continue;
-        }
-        v = formatU64Words(valueWords[2 * i]!, hi) + (this.#options.unsigned ? 'u' : 'i');
-      } else {
-        const x = value[i]!;
-        if (!Number.isFinite(x)) {
-          skipped++;
-          note({ kind: 'not-finite', text: `${line.metric}: ${formatF64(x)} (line protocol has no NaN or infinity)` });
-          continue;
-        }
-        v = formatF64(x);
+      const u64 = type[i] === U64;
+      const lo = valueWords[2 * i]!;
+      const hi = valueWords[2 * i + 1]!;
+      const x = value[i]!;
+      if (u64 ? !unsigned && hi >= 0x80000000 : !Number.isFinite(x)) {
+        skipped++;
+        note(
+          u64
+            ? { kind: 'beyond-i64', text: `${line.metric}: ${formatU64Words(lo, hi)} is beyond the largest integer InfluxDB 1.x holds (2^63 - 1)` }
+            : { kind: 'not-finite', text: `${line.metric}: ${formatF64(x)} (line protocol has no NaN or infinity)` },
+        );
+        continue;
       }
-      const ts = formatNanos(tsSec[i]!, tsNsec[i]!);
+      const sec = tsSec[i]!;
+      const nsec = tsNsec[i]!;
+      const ts = `${sec}.${nsec}`;
       let times = written.get(line.series);
       if (times === undefined) written.set(line.series, (times = new Map()));
       const earlier = times.get(ts) ?? previous?.get(line.series)?.get(ts);
       if (earlier !== undefined) {
         collapsed++;
-        note(collision(line, earlier));
+        if (!notes.has('collapsed')) note(collision(line, earlier));
       }
       times.set(ts, line);
-      parts.push(`${line.head}value=${v} ${ts}`);
+      if (count++ > 0) sink.byte(NEWLINE);
+      sink.bytes(line.head);
+      sink.bytes(VALUE_IS);
+      if (u64) {
+        if (hi < 0x200000) sink.uint(hi * 4294967296 + lo);
+        else sink.text(formatU64Words(lo, hi));
+        sink.byte(unsigned ? UNSIGNED : SIGNED);
+      } else if (x > 0 && x < 9007199254740992 && Number.isInteger(x)) sink.uint(x);
+      else sink.text(formatF64(x));
+      sink.byte(SPACE);
+      // Nanoseconds since the epoch: the seconds, then nine digits.
+      if (sec === 0) sink.uint(nsec);
+      else {
+        sink.uint(sec);
+        sink.padded(nsec, 9);
+      }
     }
-    return { body: parts.join('\n'), lines: parts.length, skipped, collapsed, notes: [...notes.values()], written };
+    return { body: sink.buf.subarray(0, sink.length), lines: count, skipped, collapsed, notes: [...notes.values()], written };
+  }
+
+  /** The series line of point `i`: known from an earlier write, or worked out now. */
+  #lineOf(batch: Batch, i: number): SeriesLine {
+    const content = contentKey(batch, i);
+    let line = this.#known.get(content);
+    if (line === undefined) {
+      // Bounded: series come and go (one per process); beyond the bound they are worked out again.
+      if (this.#known.size >= MAX_KNOWN_SERIES) this.#known.clear();
+      line = this.#seriesLine(batch, i);
+      this.#known.set(content, line);
+    }
+    return line;
   }
 
   #measurement(id: number): { text: string; rewritten: boolean } {
@@ -222,13 +269,22 @@ export class LineEncoder {
     const fieldText = fields.length === 0 ? '' : `${fields.map((f) => f.text).join(',')},`;
     return {
       metric: metricName,
-      head: unwritable === undefined ? `${measurement.text}${tagText} ${fieldText}` : undefined,
+      head: unwritable === undefined ? Buffer.from(`${measurement.text}${tagText} ${fieldText}`) : undefined,
       series: sorted.length === 0 ? measurement.text : `${measurement.text},${sorted.join(',')}`,
       fields,
       ...(unwritable === undefined ? {} : { unwritable }),
       ...(rewrites.length === 0 ? {} : { rewritten: { kind: 'rewritten-name' as const, text: `${metricName}: ${rewrites.join(', ')}` } }),
     };
   }
+}
+
+/** What point `i`'s line is made of, whichever batch it is in: metric, resource, consumer, typed attributes. */
+function contentKey(batch: Batch, i: number): string {
+  const s = batch.strings;
+  let key = `${batch.metric[i]}\u0000${s[batch.resKind[i]!]}\u0000${s[batch.resId[i]!]}\u0000${s[batch.consKind[i]!]}\u0000${s[batch.consId[i]!]}`;
+  const set = batch.attrs[i]!;
+  if (set !== 0) for (const [k, v] of batch.attrSets[set - 1]!) key += `\u0000${k}\u0001${typeof v}\u0001${Array.isArray(v) ? v.join(',') : String(v)}`;
+  return key;
 }
 
 /** An attribute as a field value, as the Rust plugin writes it; or why InfluxDB cannot hold it. */

@@ -121,7 +121,7 @@ export class InfluxOutput implements Output {
       this.skippedPoints += encoded.skipped;
       return { rejected: encoded.skipped };
     }
-    const outcome = await this.#sender.send(Buffer.from(encoded.body, 'utf8'));
+    const outcome = await this.#sender.send(encoded.body);
     if ('retryAfterMs' in outcome) return outcome;
     this.skippedPoints += encoded.skipped;
     const refused = outcome.accepted ? 0 : (refusedOfPartialWrite(outcome.message) ?? encoded.lines);
