@@ -27,12 +27,20 @@ export interface CsvPoint {
 // 2025-04-25T15:08:53.99636522Z: the seconds go to Date.parse, the fraction (up to nine digits) is added.
 const TIMESTAMP = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/;
 
+// Rows come in runs of the same second: Date.parse once per second, not once per row.
+let cachedSecond = '';
+let cachedMs = NaN;
+
 export function parseTimestamp(text: string): number | undefined {
   const m = TIMESTAMP.exec(text);
   if (m === null) return undefined;
-  const seconds = Date.parse(m[1]! + (m[3] === 'Z' ? 'Z' : m[3]!));
-  if (Number.isNaN(seconds)) return undefined;
-  return m[2] === undefined ? seconds : seconds + Number(`0.${m[2]}`) * 1000;
+  const second = m[1]! + m[3]!;
+  if (second !== cachedSecond) {
+    cachedMs = Date.parse(second);
+    cachedSecond = second;
+  }
+  if (Number.isNaN(cachedMs)) return undefined;
+  return m[2] === undefined ? cachedMs : cachedMs + Number(`0.${m[2]}`) * 1000;
 }
 
 /** The value cell as the agents print it: decimal without exponent, `NaN`, `inf`, `-inf`. */
@@ -67,12 +75,17 @@ export interface ReadOptions {
   onBytes?(bytesRead: number): void;
 }
 
-/** The points of an Alumet CSV file, in file order. Throws CsvFileError for a file that is not one. */
-export async function* readAlumetCsv(path: string, opts: ReadOptions): AsyncGenerator<CsvPoint> {
+/**
+ * The points of an Alumet CSV file, in file order, in batches (one per chunk of the file). Throws
+ * CsvFileError for a file that is not one.
+ */
+export async function* readAlumetCsv(path: string, opts: ReadOptions): AsyncGenerator<CsvPoint[]> {
   // The header starts with `metric` then the delimiter, whatever the delimiter is.
   const delimiterOf = (first: string): string => (first.startsWith('metric') && first.length > 6 ? String.fromCodePoint(first.codePointAt(6)!) : ';');
   let columns: string[] | undefined;
-  for await (const record of readRecords(path, delimiterOf, opts.onBytes)) {
+  for await (const records of readRecords(path, delimiterOf, opts.onBytes)) {
+    const points: CsvPoint[] = [];
+    for (const record of records) {
     const where = `${path}:${record.line}`;
     if (columns === undefined) {
       const fixed = record.cells.slice(0, FIXED_COLUMNS.length);
@@ -114,7 +127,7 @@ export async function* readAlumetCsv(path: string, opts: ReadOptions): AsyncGene
     const late = cells[columns.length - 1]!;
     if (late !== '') attributes.push(...latePairs(late));
     attributes.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    yield {
+    points.push({
       line: record.line,
       metric: cells[0]!,
       time,
@@ -122,7 +135,9 @@ export async function* readAlumetCsv(path: string, opts: ReadOptions): AsyncGene
       resource: target(cells[3]!, cells[4]!),
       consumer: target(cells[5]!, cells[6]!),
       attributes,
-    };
+    });
+    }
+    yield points;
   }
   if (columns === undefined) throw new CsvFileError(`${path}: the file is empty (no header)`);
 }

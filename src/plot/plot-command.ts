@@ -57,11 +57,13 @@ export async function plotCsv(req: PlotRequest, stderr: NodeJS.WriteStream = pro
     }
   };
   try {
-    for await (const p of readAlumetCsv(req.csv, { onBadRow, onBytes: (n) => progress?.update(n) })) {
-      metricsSeen.add(p.metric);
-      if (!filter.accepts(p)) continue;
-      points++;
-      table.add(p);
+    for await (const batch of readAlumetCsv(req.csv, { onBadRow, onBytes: (n) => progress?.update(n) })) {
+      for (const p of batch) {
+        metricsSeen.add(p.metric);
+        if (!filter.accepts(p)) continue;
+        points++;
+        table.add(p);
+      }
     }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== undefined) throw new CsvFileError(`${req.csv}: cannot read the file: ${(e as Error).message}`);

@@ -31,7 +31,9 @@ function panelHeight(p: Panel): number {
 function renderPanel(p: Panel, model: ChartModel, top: number): string {
   const x0 = MARGIN_LEFT;
   const y0 = top + TITLE_HEIGHT;
-  const { ticks: vTicks, low, high } = valueTicks(p.min, p.max);
+  // A margin of 5 % (not below zero for positive data), so no line runs along the frame.
+  const pad = (p.max - p.min) * 0.05;
+  const { ticks: vTicks, low, high } = valueTicks(p.min >= 0 ? Math.max(0, p.min - pad) : p.min - pad, p.max + pad);
   const span = model.end - model.start || 1;
   const xOf = (t: number): number => x0 + ((t - model.start) / span) * PLOT_COLUMNS;
   const yOf = (v: number): number => y0 + PLOT_HEIGHT - ((v - low) / (high - low)) * PLOT_HEIGHT;
