@@ -23,12 +23,28 @@ export interface SeriesData {
 }
 
 /**
- * Metrics that count what happened since the previous point, so their rate is meaningful: Alumet's `*_delta`
- * metrics and energies (RAPL's consumed energy is per interval).
+ * The delta metrics of Alumet's and our plugins whose name does not say so (the CSV does not tell deltas from
+ * gauges): see the Metrics tables of the procfs, cgroups and rapl READMEs.
+ */
+const DELTA_METRICS = new Set([
+  'kernel_cpu_time',
+  'kernel_context_switches',
+  'kernel_new_forks',
+  'network_bytes',
+  'network_packets',
+  'network_packet_drops',
+  'network_errors',
+  'io_pressure_some_total',
+  'io_pressure_full_total',
+]);
+
+/**
+ * Metrics that count what happened since the previous point, so their rate is meaningful: the known ones,
+ * any `*_delta*`, and energies (RAPL's, the estimates' and the attributions' joules are per interval).
  */
 export function isDeltaMetric(metric: string): boolean {
   const { name, unit } = splitMetricUnit(metric);
-  return name.includes('delta') || /^(?:[nμµmkMG]|nano|micro|milli|kilo|mega|giga)?(?:J|Wh|W\.h)$/.test(unit);
+  return DELTA_METRICS.has(name) || name.includes('delta') || /^(?:[nμµmkMG]|nano|micro|milli|kilo|mega|giga)?(?:J|Wh|W\.h)$/.test(unit);
 }
 
 export class SeriesTable {
