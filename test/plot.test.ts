@@ -1,16 +1,19 @@
 // `alumet-agent plot` through the real binary: the SVG and the HTML rendered by a real headless Chromium,
 // checked for their panels, axes, legend and lines (a known value at a known time, in the markup and in the
 // screenshot's pixels); the page's script run without errors, hovered and zoomed; bad rows reported by file
-// and line; a large file streamed in a small heap with its peak kept; `exec --plot` at the end of a run.
+// and line; a large file streamed in a small heap with its peak kept; the progress bar on a terminal only;
+// `exec --plot` at the end of a run.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'puppeteer-core';
-import { rmrf, runAgentToEnd, tempDir } from './helpers/agent-process.js';
+import { MAIN_JS, rmrf, runAgentToEnd, tempDir } from './helpers/agent-process.js';
 import { colorDistance, hexColor, inPage, launchBrowser, pixelsAt } from './helpers/browser.js';
 
 const HEADER = 'metric;timestamp;value;resource_kind;resource_id;consumer_kind;consumer_id;sensor;__late_attributes';
@@ -220,6 +223,8 @@ test('bad rows are reported as FILE:LINE and skipped; a file that is not an Alum
     [
       HEADER,
       good(0, 1),
+      // Quoted cells as the csv output writes them: a delimiter, doubled quotes and a line break inside.
+      `power_W;${stamp(timeOf(0))};2;cpu_package;"0;1";"say ""hi""";"two\nlines";;`,
       `power_W;yesterday;1;cpu_package;0;local_machine;;;`,
       `power_W;${stamp(timeOf(1))};lots;cpu_package;0;local_machine;;;`,
       `power_W;${stamp(timeOf(2))};3;cpu_package`,
@@ -231,12 +236,13 @@ test('bad rows are reported as FILE:LINE and skipped; a file that is not an Alum
   const out = join(dir, 'out.svg');
   const r = await plot(dir, [csv, '-o', out]);
   assert.equal(r.code, 0, r.output);
-  assert.ok(r.output.includes(`${csv}:3: timestamp "yesterday" is not RFC 3339`), r.output);
-  assert.ok(r.output.includes(`${csv}:4: value "lots" is not a number`), r.output);
-  assert.ok(r.output.includes(`${csv}:5: 4 cells where the header has 9`), r.output);
-  assert.ok(r.output.includes(`${csv}:7: a quoted cell opens here and is never closed`), r.output);
-  assert.match(r.output, /out\.svg: 1 panel\(s\), 1 series, 2 points, 4 bad rows skipped/);
-  assert.ok(existsSync(out));
+  assert.ok(r.output.includes(`${csv}:5: timestamp "yesterday" is not RFC 3339`), r.output);
+  assert.ok(r.output.includes(`${csv}:6: value "lots" is not a number`), r.output);
+  assert.ok(r.output.includes(`${csv}:7: 4 cells where the header has 9`), r.output);
+  assert.ok(r.output.includes(`${csv}:9: a quoted cell opens here and is never closed`), r.output);
+  assert.match(r.output, /out\.svg: 1 panel\(s\), 2 series, 3 points, 4 bad rows skipped/);
+  const svg = readFileSync(out, 'utf8');
+  assert.ok(svg.includes('data-label="power_W cpu_package:0;1 say &#34;hi&#34;:two\nlines"'), 'the quoted cells are read whole');
 
   writeFileSync(join(dir, 'other.csv'), 'name,value\nx,1\n');
   const notAlumet = await plot(dir, ['other.csv', '-o', 'x.svg']);
@@ -329,6 +335,17 @@ test('a large file streams through a small heap; a series of more points than pi
   const peakY = pixelOf(panel!, T0 + 10 * peakAt, 99.5)[1];
   assert.ok(Math.abs(Math.min(...core1!.points.map(([, y]) => y)) - peakY) < 0.6, 'the 99.5 % peak is the highest vertex of core 1');
   assert.ok(Math.min(...core0!.points.map(([, y]) => y)) > pixelOf(panel!, T0, 17)[1] - 0.6, 'core 0 never goes above 16 %');
+});
+
+test('a progress bar on a terminal (a pseudo-terminal made by script(1)), none in a pipe', async (t) => {
+  const { dir, csv } = setup(t);
+  // script -e: its exit status is the command's; -f: flush as the command writes.
+  const tty = await promisify(execFile)('script', ['-qfec', `${process.execPath} ${MAIN_JS} plot ${csv} -o ${join(dir, 'tty.svg')}`, '/dev/null'], { cwd: dir, timeout: 120_000 });
+  assert.match(tty.stdout, /\rreading data\.csv \[#{30}\] 100% 0\.\d MB \/ 0\.\d MB\r\x1b\[K/, JSON.stringify(tty.stdout));
+  assert.ok(existsSync(join(dir, 'tty.svg')));
+  const piped = await plot(dir, [csv, '-o', 'piped.svg']);
+  assert.equal(piped.code, 0, piped.output);
+  assert.ok(!piped.output.includes('reading'), piped.output);
 });
 
 test('exec --plot OUT.html writes the plot of the run when it ends', async (t) => {

@@ -12,7 +12,6 @@ export class CsvFileError extends Error {
 }
 
 export interface CsvPoint {
-  readonly line: number;
   /** The metric cell as written (`cpu_time_delta_ns`). */
   readonly metric: string;
   /** Milliseconds since the epoch, with the fraction (nanoseconds survive as well as a double allows). */
@@ -44,7 +43,7 @@ export function parseTimestamp(text: string): number | undefined {
 }
 
 /** The value cell as the agents print it: decimal without exponent, `NaN`, `inf`, `-inf`. */
-export function parseValue(text: string): number | undefined {
+function parseValue(text: string): number | undefined {
   if (text === 'inf') return Infinity;
   if (text === '-inf') return -Infinity;
   if (text === 'NaN') return NaN;
@@ -128,7 +127,6 @@ export async function* readAlumetCsv(path: string, opts: ReadOptions): AsyncGene
     if (late !== '') attributes.push(...latePairs(late));
     attributes.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     points.push({
-      line: record.line,
       metric: cells[0]!,
       time,
       value,

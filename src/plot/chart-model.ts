@@ -31,12 +31,14 @@ export interface ChartModel {
 }
 
 /** Without --metric, the plot shows the metrics whose series vary most (relative to their size). */
-export const DEFAULT_METRICS = 6;
+const DEFAULT_METRICS = 6;
 /** Lines per panel beyond which the legend and the colours stop telling them apart. */
-export const MAX_SERIES_PER_PANEL = 10;
+const MAX_SERIES_PER_PANEL = 10;
 
 // Okabe–Ito colours (distinguishable with colour-blindness), then darker tones.
 const PALETTE = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#000000', '#8c564b', '#7f7f7f', '#bcbd22'];
+
+const variance = (s: SeriesData): number => (s.count < 2 ? 0 : s.m2 / (s.count - 1));
 
 /** Standard deviation over the mean's size: a CPU at 40±20 % varies more than a memory of 8 GB ± 1 MB. */
 function relativeSpread(s: SeriesData): number {
@@ -53,8 +55,6 @@ export function chooseSeries(all: SeriesData[], metricsGiven: boolean): SeriesDa
   return all.filter((s) => metrics.includes(s.metric));
 }
 
-const variance = (s: SeriesData): number => (s.count < 2 ? 0 : s.m2 / (s.count - 1));
-
 /** What tells the series apart: the metric, then whichever of resource, consumer and attributes is set. */
 function labelOf(s: SeriesData): string {
   const parts = [s.metric];
@@ -65,7 +65,7 @@ function labelOf(s: SeriesData): string {
 }
 
 /** At most four vertices per column of `columns` over [start, end]: first, lowest, highest, last, in time order. */
-export function downsample(buckets: readonly Bucket[], start: number, end: number, columns: number): Array<[number, number]> {
+function downsample(buckets: readonly Bucket[], start: number, end: number, columns: number): Array<[number, number]> {
   const span = end - start || 1;
   const out: Array<[number, number]> = [];
   let column = -1;

@@ -14,7 +14,7 @@ export interface CsvRecord {
 }
 
 /** Splits one record's text into cells; `undefined` if a quote is still open (the record goes on next line). */
-export function splitCells(text: string, delimiter: string): string[] | undefined {
+function splitCells(text: string, delimiter: string): string[] | undefined {
   if (!text.includes('"')) return text.split(delimiter);
   const cells: string[] = [];
   let cell = '';

@@ -23,7 +23,7 @@ export interface PlotRequest extends PlotFilters {
 /** Bad rows reported one by one up to this many; beyond, only their count (a corrupt file has millions). */
 const BAD_ROWS_SHOWN = 20;
 
-export const PLOT_FORMATS = ['.svg', '.html'];
+const PLOT_FORMATS = ['.svg', '.html'];
 
 export interface PlotSummary {
   panels: number;
@@ -33,7 +33,8 @@ export interface PlotSummary {
 }
 
 /** Writes the plot; progress and bad rows go to `stderr`. Throws CsvFileError when nothing can be plotted. */
-export async function plotCsv(req: PlotRequest, stderr: NodeJS.WriteStream = process.stderr): Promise<PlotSummary> {
+export async function plotCsv(req: PlotRequest): Promise<PlotSummary> {
+  const stderr = process.stderr;
   const format = extname(req.output).toLowerCase();
   if (!PLOT_FORMATS.includes(format)) throw new CsvFileError(`${req.output}: unknown plot format ${JSON.stringify(format)}; name the output .svg or .html`);
   const filter = new PointFilter(req);

@@ -15,7 +15,7 @@ export class ProgressBar {
   #lastDraw = 0;
   #drawn = false;
 
-  constructor(stream: NodeJS.WriteStream, total: number, label: string) {
+  private constructor(stream: NodeJS.WriteStream, total: number, label: string) {
     this.#stream = stream;
     this.#total = total;
     this.#label = label;

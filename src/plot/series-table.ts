@@ -14,6 +14,8 @@ export interface SeriesData {
   readonly consumer: string;
   readonly attributes: ReadonlyArray<readonly [string, string]>;
   readonly buckets: SeriesBuckets;
+  /** Drawn as a per-second rate (`--rate`, and a delta metric). */
+  readonly asRate: boolean;
   count: number;
   mean: number;
   /** Sum of squared differences from the mean (Welford). */
@@ -42,7 +44,7 @@ const DELTA_METRICS = new Set([
  * Metrics that count what happened since the previous point, so their rate is meaningful: the known ones,
  * any `*_delta*`, and energies (RAPL's, the estimates' and the attributions' joules are per interval).
  */
-export function isDeltaMetric(metric: string): boolean {
+function isDeltaMetric(metric: string): boolean {
   const { name, unit } = splitMetricUnit(metric);
   return DELTA_METRICS.has(name) || name.includes('delta') || /^(?:[nμµmkMG]|nano|micro|milli|kilo|mega|giga)?(?:J|Wh|W\.h)$/.test(unit);
 }
@@ -66,9 +68,9 @@ export class SeriesTable {
   add(p: CsvPoint): void {
     const key = `${p.metric}\u0000${p.resource}\u0000${p.consumer}\u0000${p.attributes.map(([k, v]) => `${k}=${v}`).join('\u0000')}`;
     let s = this.#series.get(key);
-    const asRate = this.#rate && isDeltaMetric(p.metric);
     if (s === undefined) {
       const unit = splitMetricUnit(p.metric).unit;
+      const asRate = this.#rate && isDeltaMetric(p.metric);
       s = {
         metric: p.metric,
         unit: asRate ? `${unit || '1'}/s` : unit,
@@ -76,6 +78,7 @@ export class SeriesTable {
         consumer: p.consumer,
         attributes: p.attributes,
         buckets: new SeriesBuckets(),
+        asRate,
         count: 0,
         mean: 0,
         m2: 0,
@@ -83,7 +86,7 @@ export class SeriesTable {
       this.#series.set(key, s);
     }
     let value = p.value;
-    if (asRate) {
+    if (s.asRate) {
       const previous = s.previousTime;
       s.previousTime = p.time;
       // The first point has no interval to divide by; a repeated timestamp neither.

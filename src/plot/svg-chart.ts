@@ -6,7 +6,7 @@
 import type { ChartModel, Panel } from './chart-model.js';
 import { formatDateRange, formatTime, formatValue, timeTicks, valueTicks } from './ticks.js';
 
-export const SVG_WIDTH = 960;
+const SVG_WIDTH = 960;
 const MARGIN_LEFT = 72;
 const MARGIN_RIGHT = 24;
 const PLOT_HEIGHT = 200;
