@@ -14,9 +14,10 @@ import type { Schema, Problems } from './config/schema.js';
 import type { MetricHandle, Unit } from '../protocol/metrics.js';
 import type { Log } from '../protocol/element.js';
 
-export { t, Problems, type Infer, type Schema } from './config/schema.js';
+export { t, Problems, describeValue, type Infer, type Schema } from './config/schema.js';
 export { closest } from '../protocol/suggest.js';
 export { parseDuration } from '../protocol/duration.js';
+export { userHz } from './clock-ticks.js';
 export type { MetricHandle, Unit } from '../protocol/metrics.js';
 export type { Log } from '../protocol/element.js';
 

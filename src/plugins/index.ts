@@ -9,6 +9,7 @@ import socketControl from './socket-control/index.js';
 import synthetic from './synthetic/index.js';
 import filter from './filter/index.js';
 import energyEstimationTdp from './energy-estimation-tdp/index.js';
+import energyAttribution from './energy-attribution/index.js';
 import prometheusExporter from './prometheus-exporter/index.js';
 import prometheusRemoteWrite from './prometheus-remote-write/index.js';
 import rapl from './rapl/index.js';
@@ -23,6 +24,7 @@ export const PLUGINS: readonly AnyPlugin[] = [
   synthetic,
   filter,
   energyEstimationTdp,
+  energyAttribution,
   prometheusExporter,
   prometheusRemoteWrite,
   rapl,
