@@ -33,6 +33,10 @@ const CONFIG: CsvOutputConfig = {
   use_unit_display_name: true,
   csv_delimiter: ';',
   csv_late_delimiter: ',',
+  // No rotation: the figure is the format-and-write path alone.
+  max_file_size: 0,
+  max_files: 10,
+  compress_rotated: false,
 };
 
 /**
