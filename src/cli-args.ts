@@ -52,6 +52,8 @@ export type CliCommand = { options: GlobalOptions } & (
   | { type: 'plugins-list'; status: boolean }
   /** `socket` absent: main.ts takes `socket_path` of `[plugins.socket-control]` from the config. */
   | { type: 'control'; socket?: string; words: string[] }
+  /** `socket` absent: as for control. */
+  | { type: 'top'; socket?: string }
   | { type: 'help' }
   | { type: 'version' }
 );
@@ -77,6 +79,9 @@ Commands:
                               Quote patterns with a *, or the shell replaces it with file names.
                               Examples: control list | control status 'source/procfs/*' --json
                                         control control 'source/procfs/*' pause | control shutdown
+  top [--socket PATH]         Live view of a running agent's elements (state, points/s, errors,
+                              backlog), refreshed every second; keys: p pause, r resume, t trigger,
+                              space mark, s sort, / filter, q quit
   help                        Show this help
 
 Options (before or after the command, but not after exec's PROG):
@@ -110,6 +115,7 @@ const USAGE: Record<string, string> = {
   config: 'alumet-agent [OPTIONS] config regen|validate',
   plugins: 'alumet-agent [OPTIONS] plugins list [--status]',
   control: 'alumet-agent [OPTIONS] control [--socket PATH] [--json] WORDS...',
+  top: 'alumet-agent [OPTIONS] top [--socket PATH]',
   help: 'alumet-agent help',
 };
 const COMMANDS = Object.keys(USAGE);
@@ -122,8 +128,8 @@ function usage(command?: string): string {
 interface OptionSpec {
   /** Name of the value in messages; absent for a flag. */
   value?: string;
-  /** The only command the option belongs to (others are global). */
-  command?: string;
+  /** The commands the option belongs to (others are global). */
+  commands?: readonly string[];
 }
 
 const OPTIONS: Record<string, OptionSpec> = {
@@ -138,12 +144,12 @@ const OPTIONS: Record<string, OptionSpec> = {
   '-h': {},
   '--version': {},
   '-V': {},
-  '--ignore-exit-code': { command: 'exec' },
-  '--report': { value: 'FILE', command: 'exec' },
-  '--status': { command: 'plugins' },
-  '--socket': { value: 'PATH', command: 'control' },
+  '--ignore-exit-code': { commands: ['exec'] },
+  '--report': { value: 'FILE', commands: ['exec'] },
+  '--status': { commands: ['plugins'] },
+  '--socket': { value: 'PATH', commands: ['control', 'top'] },
   // Passed on to the agent: `alumet-agent control status --json`.
-  '--json': { command: 'control' },
+  '--json': { commands: ['control'] },
 };
 
 /**
@@ -264,9 +270,12 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
 
   const command = positionals[0] ?? 'run';
   for (const name of local.keys()) {
-    const owner = OPTIONS[name]!.command!;
-    if (owner !== command) throw new UsageError(`option ${name} belongs to the ${owner} command, not to ${command}`, usage(owner));
+    const owners = OPTIONS[name]!.commands!;
+    if (!owners.includes(command)) throw new UsageError(`option ${name} belongs to the ${owners.join(' and ')} command${owners.length > 1 ? 's' : ''}, not to ${command}`, usage(owners[0]));
   }
+  const socket = local.get('--socket');
+  if (socket === '') throw new UsageError('option --socket needs a non-empty path', usage(command));
+  const socketOption = typeof socket === 'string' ? { socket } : {};
   const rest = positionals.slice(1);
   const noMore = (what: string, words: string[]): void => {
     if (words.length > 0) throw new UsageError(`${what} takes no further arguments, got ${words.map((w) => JSON.stringify(w)).join(' ')}`, usage(command));
@@ -307,11 +316,12 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     }
     case 'control': {
       if (rest.length === 0) throw new UsageError('control needs a command to send to the agent, e.g. "list" or "status"', usage('control'));
-      const socket = local.get('--socket');
-      if (socket === '') throw new UsageError('option --socket needs a non-empty path', usage('control'));
       const words = local.has('--json') ? [...rest, '--json'] : rest;
-      return { type: 'control', options, words, ...(typeof socket === 'string' ? { socket } : {}) };
+      return { type: 'control', options, words, ...socketOption };
     }
+    case 'top':
+      noMore('top', rest);
+      return { type: 'top', options, ...socketOption };
     case 'help':
       if (rest.length > 1 || (rest.length === 1 && !COMMANDS.includes(rest[0]!))) {
         throw new UsageError(`help takes at most one command name (${COMMANDS.join(', ')}), got ${rest.map((w) => JSON.stringify(w)).join(' ')}`, usage('help'));

@@ -15,6 +15,7 @@ import { ExecReporter, formatReport, type ExecReport } from './agent/exec-report
 import { createLogger, type Logger } from './protocol/logging.js';
 import { sendControlLine, ControlUnavailable } from './control/client.js';
 import { shellExpansionWarning } from './control/shell-expansion.js';
+import { runTop } from './control/top/top-app.js';
 import { PLUGINS } from './plugins/index.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -140,6 +141,10 @@ async function main(argv: string[]): Promise<number> {
       const reply = await sendControlLine(socket, cmd.words.join(' '), 10_000);
       for (const line of reply.lines) process.stdout.write(`${line}\n`);
       return reply.status === 'ok' ? 0 : 1;
+    }
+    case 'top': {
+      if (!process.stdin.isTTY || !process.stdout.isTTY) throw new UsageError('top draws on a terminal: run it in one (for scripts, use "alumet-agent control status --json")', 'Usage: alumet-agent [OPTIONS] top [--socket PATH]');
+      return runTop({ socket: cmd.socket ?? controlSocketFromConfig(cmd), input: process.stdin, output: process.stdout });
     }
     case 'run':
     case 'exec':

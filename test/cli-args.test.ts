@@ -28,6 +28,8 @@ test('each command parses to its command object', () => {
     [['plugins', 'list', '--status'], { type: 'plugins-list', status: true }],
     [['plugins', '--status', 'list'], { type: 'plugins-list', status: true }],
     [['control', 'list'], { type: 'control', words: ['list'] }],
+    [['top'], { type: 'top' }],
+    [['top', '--socket', 'a.sock'], { type: 'top', socket: 'a.sock' }],
     [['control', '--socket', '/tmp/a.sock', 'control', 'source/*', 'pause'], { type: 'control', socket: '/tmp/a.sock', words: ['control', 'source/*', 'pause'] }],
     [['control', 'status', '--socket=s.sock'], { type: 'control', socket: 's.sock', words: ['status'] }],
     [['control', '--', '-odd-word'], { type: 'control', words: ['-odd-word'] }],
@@ -104,7 +106,7 @@ test('bad usage is a UsageError that says what is wrong, with a usage hint', () 
     [['--log-level', 'verbose'], /^option --log-level: unknown level "verbose" \(valid: trace, debug, info, warn, error, fatal, silent\)$/],
     [['--log-level', 'wrn'], /^option --log-level: unknown level "wrn"; did you mean warn\?/],
     [['--plugins', ' , '], /^option --plugins needs at least one plugin name/],
-    [['rnu'], /^unknown command "rnu"; did you mean run\? \(commands: run, exec, watch, config, plugins, control, help\)$/],
+    [['rnu'], /^unknown command "rnu"; did you mean run\? \(commands: run, exec, watch, config, plugins, control, top, help\)$/],
     [['run', 'extra'], /^run takes no further arguments, got "extra"$/],
     [['exec'], /^exec needs a program to run$/, /exec \[--ignore-exit-code\] \[--report FILE\] PROG/],
     [['exec', '--report', 'true'], /^exec needs a program to run$/],
@@ -127,6 +129,9 @@ test('bad usage is a UsageError that says what is wrong, with a usage hint', () 
     [['--status', 'run'], /^option --status belongs to the plugins command, not to run$/, /plugins list \[--status\]/],
     [['run', '--ignore-exit-code'], /^option --ignore-exit-code belongs to the exec command, not to run$/],
     [['help', 'me', 'please'], /^help takes at most one command name/],
+    [['top', 'now'], /^top takes no further arguments/],
+    [['top', '--socket='], /^option --socket needs a non-empty path$/],
+    [['run', '--socket', 'a.sock'], /^option --socket belongs to the control and top commands, not to run$/],
   ];
   for (const [argv, message, hint] of cases) {
     assert.throws(
@@ -144,7 +149,7 @@ test('bad usage is a UsageError that says what is wrong, with a usage hint', () 
 });
 
 test('the help text lists every command and option', () => {
-  for (const word of ['run', 'exec', 'watch', 'config regen', 'config validate', 'plugins list', 'control', 'help',
+  for (const word of ['run', 'exec', 'watch', 'config regen', 'config validate', 'plugins list', 'control', 'top', 'help',
     '--config', 'ALUMET_CONFIG', '--no-default-config', '--config-override', '--plugins', '--output-file', '--log-level',
     '--ignore-exit-code', '--status', '--socket', '-h, --help', '-V, --version', '--max-update-interval', '--source-channel-size',
     '--normal-worker-threads', 'ALUMET_NORMAL_THREADS', '--priority-worker-threads', 'ALUMET_PRIORITY_THREADS', '--relay-out', '--relay-in']) {
