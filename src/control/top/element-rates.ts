@@ -4,6 +4,9 @@
 
 import type { ElementKind } from '../../protocol/element-kinds.js';
 
+/** Points per second are averaged over this long (or since top started, until then). */
+export const RATE_WINDOW_MS = 10_000;
+
 /** One line of `status --json`, as element-view.ts writes it. */
 export interface ElementStatus {
   readonly name: string;

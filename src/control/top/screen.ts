@@ -2,7 +2,7 @@
 // column header, one line per visible element, the agent's last reply and the keys. Pure (ANSI attributes
 // only; the app moves the cursor and clears). Main thread.
 
-import type { ElementRow } from './element-rates.js';
+import { RATE_WINDOW_MS, type ElementRow } from './element-rates.js';
 import type { TopView } from './top-view.js';
 
 /** Lines above and below the element rows. */
@@ -50,7 +50,7 @@ export function renderScreen(view: TopView, info: ScreenInfo, cols: number, rows
   const sort = `${view.sortKey}${view.reversed ? ' (reversed)' : ''}`;
   const filter = view.editing !== undefined ? `filter: ${view.editing}_` : view.filter !== '' ? `filter: ${view.filter}` : '';
   const range = shown.length === 0 ? '0' : `${view.offset + 1}-${Math.min(shown.length, view.offset + pageRows)}`;
-  lines.push(BOLD + fit(`alumet-agent top  ${info.socket}  ${info.refreshed}`, cols) + RESET);
+  lines.push(BOLD + fit(`alumet-agent top  ${info.socket}  ${info.refreshed}  points/s over ${RATE_WINDOW_MS / 1000} s`, cols) + RESET);
   lines.push(fit(`elements ${range} of ${shown.length}${shown.length !== view.total ? ` (${view.total} in all)` : ''}  marked ${view.markedCount}  sort: ${sort}  ${filter}`, cols));
   const header = [pad('ELEMENT', nameWidth), ...COLUMNS.map((c) => pad(c.title, c.width, c.right))].join(' ');
   lines.push(INVERSE + fit(`  ${header}`, cols) + RESET);

@@ -1,11 +1,11 @@
 // `alumet-agent top`: a live view of a running agent's elements over its control socket, refreshed every
-// second from `status --json`, with keys to sort, filter, mark, pause, resume and trigger. Owns the terminal
+// second from `status --json` (points per second over the last 10 s of its counters), with keys to sort, filter, mark, pause, resume and trigger. Owns the terminal
 // while it runs (raw mode, alternate screen, hidden cursor) and gives it back as it found it on every way
 // out: q, Ctrl-C, SIGTERM, SIGHUP, or an error. Main thread.
 
 import type { ReadStream, WriteStream } from 'node:tty';
 import { sendControlLine } from '../client.js';
-import { elementRows, parseStatusReply, type Snapshot } from './element-rates.js';
+import { RATE_WINDOW_MS, elementRows, parseStatusReply, type Snapshot } from './element-rates.js';
 import { decodeKeys } from './keys.js';
 import { CHROME_LINES, renderScreen } from './screen.js';
 import { TopView, type TopCommand } from './top-view.js';
@@ -38,10 +38,11 @@ async function fetchSnapshot(socket: string): Promise<Snapshot> {
  */
 export async function runTop(options: TopOptions): Promise<number> {
   const { socket, input, output } = options;
-  let previous: Snapshot | undefined;
-  let latest = await fetchSnapshot(socket);
+  // Rates are taken over the last RATE_WINDOW_MS, not over one refresh: a source polled every 5 s would
+  // otherwise show 0 four refreshes out of five and a burst on the fifth.
+  const history: Snapshot[] = [await fetchSnapshot(socket)];
   const view = new TopView();
-  view.setRows(elementRows(latest, undefined));
+  view.setRows(elementRows(history[0]!, undefined));
   let refreshed = `refreshed ${clock()}`;
 
   const pageRows = (): number => Math.max(1, (output.rows || 24) - CHROME_LINES);
@@ -60,9 +61,9 @@ export async function runTop(options: TopOptions): Promise<number> {
     busy = true;
     try {
       const next = await fetchSnapshot(socket);
-      previous = latest;
-      latest = next;
-      view.setRows(elementRows(latest, previous));
+      history.push(next);
+      while (history.length > 2 && next.atMs - history[1]!.atMs >= RATE_WINDOW_MS) history.shift();
+      view.setRows(elementRows(next, history[0]));
       refreshed = `refreshed ${clock()}`;
     } catch (e) {
       refreshed = `no reply: ${(e as Error).message}`;
