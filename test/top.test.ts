@@ -1,22 +1,26 @@
 // `alumet-agent top` in a real terminal (tmux, 80×24): against a real agent it lists the elements with their
 // rates, pauses, resumes and triggers the selected one (the agent's reply on screen, the new state in `list`),
 // and q exits 0 with the terminal back in cooked mode; against a control server with 500 elements it scrolls
-// and Ctrl-C exits the same way.
+// and Ctrl-C exits the same way; without an agent, or without a terminal, it exits 2.
 
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sendControlLine } from '../src/control/client.js';
 import { ControlDispatcher } from '../src/control/dispatch.js';
 import { SocketServer } from '../src/control/socket-server.js';
-import { MAIN_JS, rmrf, startAgent, tempDir, waitFor } from './helpers/agent-process.js';
+import { MAIN_JS, rmrf, runAgentToEnd, startAgent, tempDir, waitFor } from './helpers/agent-process.js';
 import { FakeControlTarget, fakeElement } from './helpers/fake-control-target.js';
 import { startInTmux, type TerminalSession } from './helpers/tmux.js';
 
-/** Runs top in `dir`; once it exits, its exit code goes to top.code and the terminal's mode to stty.txt. */
-function startTop(t: import('node:test').TestContext, dir: string): TerminalSession {
-  return startInTmux(t, dir, `cd '${dir}' && '${process.execPath}' '${MAIN_JS}' top --socket ctl.sock; echo $? > top.code; stty -a > stty.txt`);
+/**
+ * Runs top in `dir`, its stderr to top.err; once it exits, its exit code goes to top.code and the terminal's
+ * modes to stty.txt, each written whole (renamed into place), since the session ends right after.
+ */
+function startTop(t: TestContext, dir: string): TerminalSession {
+  const top = `'${process.execPath}' '${MAIN_JS}' top --socket ctl.sock 2> top.err`;
+  return startInTmux(t, dir, `cd '${dir}' && ${top}; echo $? > top.code.tmp && mv top.code.tmp top.code; stty -a > stty.tmp && mv stty.tmp stty.txt`);
 }
 
 async function waitForScreen(term: TerminalSession, what: string, check: (screen: string) => boolean): Promise<string> {
@@ -28,7 +32,7 @@ async function waitForScreen(term: TerminalSession, what: string, check: (screen
 /** top exited with `code` and left the terminal as it found it: line editing and echo back on. */
 async function assertExitedCleanly(dir: string, code: number): Promise<void> {
   const file = join(dir, 'top.code');
-  await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').trim() !== '', { timeout: 20_000, what: 'top to exit' });
+  await waitFor(() => existsSync(file), { timeout: 20_000, what: 'top to exit' });
   assert.equal(readFileSync(file, 'utf8').trim(), String(code));
   await waitFor(() => existsSync(join(dir, 'stty.txt')), { what: 'stty -a after top' });
   const modes = readFileSync(join(dir, 'stty.txt'), 'utf8').split(/\s+/);
@@ -112,4 +116,15 @@ test('top scrolls through 500 elements on 80×24, marks several for one command,
 
   term.keys('C-c');
   await assertExitedCleanly(dir, 0);
+});
+
+test('top without an agent exits 2 with the client’s message, and outside a terminal exits 2 saying it needs one', async (t) => {
+  const dir = tempDir('alumet-top-');
+  t.after(() => rmrf(dir));
+  startTop(t, dir);
+  await assertExitedCleanly(dir, 2);
+  assert.match(readFileSync(join(dir, 'top.err'), 'utf8'), /^error: no socket at ctl\.sock; is the agent running/);
+  const piped = await runAgentToEnd(['top', '--socket', 'ctl.sock'], { cwd: dir });
+  assert.equal(piped.code, 2);
+  assert.match(piped.output, /^error: top draws on a terminal: run it in one/);
 });

@@ -1,10 +1,9 @@
-// `alumet-agent top`: a live view of a running agent's elements over its control socket, refreshed every
-// second from `status --json` (points per second over the last 10 s of its counters), with keys to sort, filter, mark, pause, resume and trigger. Owns the terminal
-// while it runs (raw mode, alternate screen, hidden cursor) and gives it back as it found it on every way
-// out: q, Ctrl-C, SIGTERM, SIGHUP, or an error. Main thread.
+// `alumet-agent top`: a live view of a running agent's elements, refreshed every second from `status --json`
+// over its control socket, with keys that send it commands. Owns the terminal while it runs (raw mode,
+// alternate screen) and gives it back on every way out: q, Ctrl-C, SIGTERM, SIGHUP, an error. Main thread.
 
 import type { ReadStream, WriteStream } from 'node:tty';
-import { sendControlLine } from '../client.js';
+import { ControlUnavailable, sendControlLine } from '../client.js';
 import { RATE_WINDOW_MS, elementRows, parseStatusReply, type Snapshot } from './element-rates.js';
 import { decodeKeys } from './keys.js';
 import { CHROME_LINES, renderScreen } from './screen.js';
@@ -32,6 +31,14 @@ async function fetchSnapshot(socket: string): Promise<Snapshot> {
   return { atMs: performance.now(), elements: parseStatusReply(reply.lines) };
 }
 
+/** Anything but a status reply at start-up: whatever answers there is not an agent top can show. */
+function notAnAgent(socket: string): (e: unknown) => never {
+  return (e) => {
+    if (e instanceof ControlUnavailable) throw e;
+    throw new ControlUnavailable(`no status from ${socket}: ${(e as Error).message}`, 'EPROTO');
+  };
+}
+
 /**
  * Runs until the user quits; resolves with the exit code. The first snapshot is taken before the terminal is
  * touched, so "no agent" is an ordinary error (ControlUnavailable, exit 2) on an untouched terminal.
@@ -40,7 +47,7 @@ export async function runTop(options: TopOptions): Promise<number> {
   const { socket, input, output } = options;
   // Rates are taken over the last RATE_WINDOW_MS, not over one refresh: a source polled every 5 s would
   // otherwise show 0 four refreshes out of five and a burst on the fifth.
-  const history: Snapshot[] = [await fetchSnapshot(socket)];
+  const history: Snapshot[] = [await fetchSnapshot(socket).catch(notAnAgent(socket))];
   const view = new TopView();
   view.setRows(elementRows(history[0]!, undefined));
   let refreshed = `refreshed ${clock()}`;

@@ -1,7 +1,6 @@
-// The csv output's file (worker thread): writes whole rows, and when the file reaches `max_file_size` or
-// `max_file_age` renames it to NAME.1.csv (the newest rotated file is .1, as logrotate numbers them), shifts
-// the older ones up, deletes those beyond `max_files`, optionally gzips the new NAME.1.csv, and goes on in a
-// fresh NAME.csv that starts with the header. A row is never split between two files.
+// The csv output's file (worker thread): writes whole rows; at `max_file_size` or `max_file_age` it becomes
+// NAME.1.csv (newest is .1, as in logrotate; older ones move up, those beyond `max_files` go, gzip optional)
+// and a fresh NAME.csv starts with the header. A row is never split between two files.
 
 import { closeSync, existsSync, fstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { extname } from 'node:path';
