@@ -21,9 +21,16 @@ export function startInTmux(t: TestContext, dir: string, shellCommand: string, c
   execFileSync('tmux', ['-S', socket, '-f', '/dev/null', 'new-session', '-d', '-s', 'test', '-x', String(cols), '-y', String(rows), shellCommand], {
     env: { ...process.env, TERM: 'xterm-256color' },
   });
+  // By PID, not through the socket: the test's directory, socket included, may be gone by then.
+  let serverPid: number | undefined;
+  try {
+    serverPid = Number(tmux('display-message', '-p', '-t', 'test', '#{pid}').trim());
+  } catch {
+    // The command has ended already, and the server with it.
+  }
   t.after(() => {
     try {
-      tmux('kill-server');
+      if (serverPid !== undefined) process.kill(serverPid);
     } catch {
       // The session ended with its command, and the server with it.
     }
