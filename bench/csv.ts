@@ -33,6 +33,10 @@ const CONFIG: CsvOutputConfig = {
   use_unit_display_name: true,
   csv_delimiter: ';',
   csv_late_delimiter: ',',
+  // The defaults: rotation on (its row offsets are kept for every batch), a rotation every 100 MB.
+  max_file_size: '100MB',
+  max_files: 10,
+  compress_rotated: false,
 };
 
 /**
@@ -61,6 +65,7 @@ function makeBatches(): Batch[] {
 async function measureOutput(dir: string, batches: Batch[], round: number): Promise<number> {
   const path = join(dir, `out-${round}.csv`);
   const out = await csvOutput.create({ ...CONFIG, output_path: path }, fakeContext({ name: 'output/csv/csv', metrics: METRICS }));
+  await out.open?.();
   let rows = 0;
   const t0 = performance.now();
   let i = 0;

@@ -57,6 +57,8 @@ export type CliCommand = { options: GlobalOptions } & (
   /** `socket` absent: main.ts takes `socket_path` of `[plugins.socket-control]` from the config. */
   | { type: 'control'; socket?: string; words: string[] }
   | { type: 'plot'; request: PlotRequest }
+  /** `socket` absent: as for control. */
+  | { type: 'top'; socket?: string }
   | { type: 'help' }
   | { type: 'version' }
 );
@@ -89,6 +91,9 @@ Commands:
                               --metric, the most varying metrics. T is an RFC 3339 time or a
                               duration after the first point (30s). --rate shows delta metrics
                               per second. OUT defaults to FILE.html; .html is interactive
+  top [--socket PATH]         Live view of a running agent's elements (state, points/s, errors,
+                              backlog), refreshed every second; keys: p pause, r resume, t trigger,
+                              space mark, s sort, / filter, q quit
   help                        Show this help
 
 Options (before or after the command, but not after exec's PROG):
@@ -123,6 +128,7 @@ const USAGE: Record<string, string> = {
   plugins: 'alumet-agent [OPTIONS] plugins list [--status]',
   control: 'alumet-agent [OPTIONS] control [--socket PATH] [--json] WORDS...',
   plot: 'alumet-agent plot FILE.csv [-o OUT.svg|OUT.html] [--metric NAME...] [--resource KIND[:ID]] [--consumer KIND[:ID]] [--attribute KEY=VALUE...] [--since T] [--until T] [--rate]',
+  top: 'alumet-agent [OPTIONS] top [--socket PATH]',
   help: 'alumet-agent help',
 };
 const COMMANDS = Object.keys(USAGE);
@@ -135,8 +141,8 @@ function usage(command?: string): string {
 interface OptionSpec {
   /** Name of the value in messages; absent for a flag. */
   value?: string;
-  /** The only command the option belongs to (others are global). */
-  command?: string;
+  /** The commands the option belongs to (others are global). */
+  commands?: readonly string[];
 }
 
 const OPTIONS: Record<string, OptionSpec> = {
@@ -151,22 +157,22 @@ const OPTIONS: Record<string, OptionSpec> = {
   '-h': {},
   '--version': {},
   '-V': {},
-  '--ignore-exit-code': { command: 'exec' },
-  '--report': { value: 'FILE', command: 'exec' },
-  '--status': { command: 'plugins' },
-  '--socket': { value: 'PATH', command: 'control' },
+  '--ignore-exit-code': { commands: ['exec'] },
+  '--report': { value: 'FILE', commands: ['exec'] },
+  '--status': { commands: ['plugins'] },
+  '--socket': { value: 'PATH', commands: ['control', 'top'] },
   // Passed on to the agent: `alumet-agent control status --json`.
-  '--json': { command: 'control' },
-  '--plot': { value: 'OUT.html', command: 'exec' },
-  '-o': { value: 'OUT.svg|OUT.html', command: 'plot' },
-  '--output': { value: 'OUT.svg|OUT.html', command: 'plot' },
-  '--metric': { value: 'NAME', command: 'plot' },
-  '--resource': { value: 'KIND[:ID]', command: 'plot' },
-  '--consumer': { value: 'KIND[:ID]', command: 'plot' },
-  '--attribute': { value: 'KEY=VALUE', command: 'plot' },
-  '--since': { value: 'T', command: 'plot' },
-  '--until': { value: 'T', command: 'plot' },
-  '--rate': { command: 'plot' },
+  '--json': { commands: ['control'] },
+  '--plot': { value: 'OUT.html', commands: ['exec'] },
+  '-o': { value: 'OUT.svg|OUT.html', commands: ['plot'] },
+  '--output': { value: 'OUT.svg|OUT.html', commands: ['plot'] },
+  '--metric': { value: 'NAME', commands: ['plot'] },
+  '--resource': { value: 'KIND[:ID]', commands: ['plot'] },
+  '--consumer': { value: 'KIND[:ID]', commands: ['plot'] },
+  '--attribute': { value: 'KEY=VALUE', commands: ['plot'] },
+  '--since': { value: 'T', commands: ['plot'] },
+  '--until': { value: 'T', commands: ['plot'] },
+  '--rate': { commands: ['plot'] },
 };
 
 /**
@@ -294,9 +300,12 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
 
   const command = positionals[0] ?? 'run';
   for (const name of local.keys()) {
-    const owner = OPTIONS[name]!.command!;
-    if (owner !== command) throw new UsageError(`option ${name} belongs to the ${owner} command, not to ${command}`, usage(owner));
+    const owners = OPTIONS[name]!.commands!;
+    if (!owners.includes(command)) throw new UsageError(`option ${name} belongs to the ${owners.join(' and ')} command${owners.length > 1 ? 's' : ''}, not to ${command}`, usage(owners[0]));
   }
+  const socket = localValue('--socket');
+  if (socket === '') throw new UsageError('option --socket needs a non-empty path', usage(command));
+  const socketOption = typeof socket === 'string' ? { socket } : {};
   const rest = positionals.slice(1);
   const noMore = (what: string, words: string[]): void => {
     if (words.length > 0) throw new UsageError(`${what} takes no further arguments, got ${words.map((w) => JSON.stringify(w)).join(' ')}`, usage(command));
@@ -344,11 +353,12 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     }
     case 'control': {
       if (rest.length === 0) throw new UsageError('control needs a command to send to the agent, e.g. "list" or "status"', usage('control'));
-      const socket = localValue('--socket');
-      if (socket === '') throw new UsageError('option --socket needs a non-empty path', usage('control'));
       const words = local.has('--json') ? [...rest, '--json'] : rest;
-      return { type: 'control', options, words, ...(typeof socket === 'string' ? { socket } : {}) };
+      return { type: 'control', options, words, ...socketOption };
     }
+    case 'top':
+      noMore('top', rest);
+      return { type: 'top', options, ...socketOption };
     case 'plot': {
       if (rest.length === 0) throw new UsageError('plot needs the CSV file to plot', usage('plot'));
       noMore('plot FILE.csv', rest.slice(1));

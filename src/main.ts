@@ -15,6 +15,7 @@ import { ExecReporter, formatReport, type ExecReport } from './agent/exec-report
 import { createLogger, type Logger } from './protocol/logging.js';
 import { sendControlLine, ControlUnavailable } from './control/client.js';
 import { shellExpansionWarning } from './control/shell-expansion.js';
+import { runTop } from './control/top/top-app.js';
 import { PLUGINS } from './plugins/index.js';
 import { plotCsv } from './plot/plot-command.js';
 import { CsvFileError } from './plot/alumet-rows.js';
@@ -165,6 +166,10 @@ async function main(argv: string[]): Promise<number> {
       const summary = await plotCsv(cmd.request);
       process.stderr.write(`${cmd.request.output}: ${summary.panels} panel(s), ${summary.series} series, ${summary.points} points${summary.badRows > 0 ? `, ${summary.badRows} bad rows skipped` : ''}\n`);
       return 0;
+    }
+    case 'top': {
+      if (!process.stdin.isTTY || !process.stdout.isTTY) throw new UsageError('top draws on a terminal: run it in one (for scripts, use "alumet-agent control status --json")', 'Usage: alumet-agent [OPTIONS] top [--socket PATH]');
+      return runTop({ socket: cmd.socket ?? controlSocketFromConfig(cmd), input: process.stdin, output: process.stdout });
     }
     case 'run':
     case 'exec':

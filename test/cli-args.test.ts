@@ -28,6 +28,8 @@ test('each command parses to its command object', () => {
     [['plugins', 'list', '--status'], { type: 'plugins-list', status: true }],
     [['plugins', '--status', 'list'], { type: 'plugins-list', status: true }],
     [['control', 'list'], { type: 'control', words: ['list'] }],
+    [['top'], { type: 'top' }],
+    [['top', '--socket', 'a.sock'], { type: 'top', socket: 'a.sock' }],
     [['control', '--socket', '/tmp/a.sock', 'control', 'source/*', 'pause'], { type: 'control', socket: '/tmp/a.sock', words: ['control', 'source/*', 'pause'] }],
     [['control', 'status', '--socket=s.sock'], { type: 'control', socket: 's.sock', words: ['status'] }],
     [['control', '--', '-odd-word'], { type: 'control', words: ['-odd-word'] }],
@@ -114,7 +116,7 @@ test('bad usage is a UsageError that says what is wrong, with a usage hint', () 
     [['plot', 'a.csv', 'b.csv'], /^plot FILE\.csv takes no further arguments, got "b\.csv"$/],
     [['plot', 'a.csv', '-o', 'a.png'], /^the plot's output must end in \.svg \(static\) or \.html \(interactive\), got "a\.png"$/],
     [['run', '--metric', 'x'], /^option --metric belongs to the plot command, not to run$/],
-    [['rnu'], /^unknown command "rnu"; did you mean run\? \(commands: run, exec, watch, config, plugins, control, plot, help\)$/],
+    [['rnu'], /^unknown command "rnu"; did you mean run\? \(commands: run, exec, watch, config, plugins, control, plot, top, help\)$/],
     [['run', 'extra'], /^run takes no further arguments, got "extra"$/],
     [['exec'], /^exec needs a program to run$/, /exec \[--ignore-exit-code\] \[--report FILE\] \[--plot OUT.html\|OUT.svg\] PROG/],
     [['exec', '--report', 'true'], /^exec needs a program to run$/],
@@ -137,6 +139,9 @@ test('bad usage is a UsageError that says what is wrong, with a usage hint', () 
     [['--status', 'run'], /^option --status belongs to the plugins command, not to run$/, /plugins list \[--status\]/],
     [['run', '--ignore-exit-code'], /^option --ignore-exit-code belongs to the exec command, not to run$/],
     [['help', 'me', 'please'], /^help takes at most one command name/],
+    [['top', 'now'], /^top takes no further arguments/],
+    [['top', '--socket='], /^option --socket needs a non-empty path$/],
+    [['run', '--socket', 'a.sock'], /^option --socket belongs to the control and top commands, not to run$/],
   ];
   for (const [argv, message, hint] of cases) {
     assert.throws(
@@ -154,7 +159,7 @@ test('bad usage is a UsageError that says what is wrong, with a usage hint', () 
 });
 
 test('the help text lists every command and option', () => {
-  for (const word of ['run', 'exec', 'watch', 'config regen', 'config validate', 'plugins list', 'control', 'help',
+  for (const word of ['run', 'exec', 'watch', 'config regen', 'config validate', 'plugins list', 'control', 'top', 'help',
     '--config', 'ALUMET_CONFIG', '--no-default-config', '--config-override', '--plugins', '--output-file', '--log-level',
     '--ignore-exit-code', '--status', '--socket', '-h, --help', '-V, --version', '--max-update-interval', '--source-channel-size',
     '--normal-worker-threads', 'ALUMET_NORMAL_THREADS', '--priority-worker-threads', 'ALUMET_PRIORITY_THREADS', '--relay-out', '--relay-in']) {

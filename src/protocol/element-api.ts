@@ -24,3 +24,4 @@ export type { MetricHandle, MetricInfo, Unit } from './metrics.js';
 export { prefixFactor, unitDisplayName, unitUniqueName } from './units.js';
 export { closest } from './suggest.js';
 export { parseDuration } from './duration.js';
+export { parseByteSize } from './byte-size.js';

@@ -90,13 +90,19 @@ export class CsvFormatter {
         for (const [k] of batch.attrSets[a - 1]!) if (!RESERVED.has(k)) keys.add(k);
       }
     }
-    const sorted = [...keys].sort(compareCodePoints);
-    this.adoptHeader(sorted);
+    this.adoptHeader([...keys].sort(compareCodePoints));
+    return this.headerLine();
+  }
+
+  /** The line of the fixed header, again (each file of a rotated output starts with it). */
+  headerLine(): string {
+    const keys = this.#headerKeys;
+    if (keys === undefined) throw new Error('csv: the header is not fixed yet');
     // Alumet writes header names raw; we quote them like any cell so that the columns always line up.
     const d = this.#delimiter;
     let line = '';
     for (const c of FIXED_COLUMNS) line += c + d;
-    for (const k of sorted) line += this.escape(k) + d;
+    for (const k of keys) line += this.escape(k) + d;
     return line + LATE_COLUMN + '\n';
   }
 
@@ -117,8 +123,11 @@ export class CsvFormatter {
     return sink.toString();
   }
 
-  /** Appends the lines of `batch` (and the header, as `format` says) to `sink`. */
-  formatInto(batch: Batch, sink: ByteSink): void {
+  /**
+   * Appends the lines of `batch` (and the header, as `format` says) to `sink`; with `rowEnds`, pushes the
+   * sink offset after each row (not after the header), where a rotating file may end.
+   */
+  formatInto(batch: Batch, sink: ByteSink, rowEnds?: number[]): void {
     const n = batch.length;
     if (n === 0) return;
     if (this.#headerKeys === undefined) sink.text(this.header(batch));
@@ -180,6 +189,7 @@ export class CsvFormatter {
       if (a === 0) sink.bytes(emptyTail);
       else sink.text((tails[a] ??= this.#attributeTail(batch.attrSets[a - 1]!)));
       sink.byte(10); // '\n'
+      rowEnds?.push(sink.length);
     }
   }
 

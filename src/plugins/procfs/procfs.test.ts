@@ -45,7 +45,7 @@ test('the default config is Alumet’s plus root, and passes check', () => {
       enabled: true,
       refresh_interval: '2s',
       strategy: 'watcher',
-      groups: [{ poll_interval: '2s', flush_interval: '4s', memory_mode: 'quick' }],
+      groups: [{ poll_interval: '10s', flush_interval: '10s', memory_mode: 'quick' }],
       events: { poll_interval: '1s', flush_interval: '4s', memory_mode: 'quick' },
     },
   });
