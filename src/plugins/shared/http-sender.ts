@@ -1,9 +1,11 @@
 // One HTTP sender for every push output (Prometheus remote write, InfluxDB, OTLP over HTTP). `send(body)`
-// makes one attempt and says what became of it: accepted (2xx); refused for good (a 4xx other than 429: the
-// points are dropped, the server's message logged at most once a minute); or to be tried again (5xx, 429,
-// no answer) after a delay that doubles with each failure in a row, honouring Retry-After. The output turns
-// that into its write outcome and the agent keeps the points in the output's backlog meanwhile, so a sender
-// never waits: the agent's backlog holds what an outage would otherwise cost. Worker thread (or any thread).
+// makes one attempt and says what became of it: accepted (2xx); refused for good (by default a 4xx other than
+// 429: the points are dropped, the server's message logged at most once a minute); or to be tried again (by
+// default 5xx and 429; no answer) after a delay that doubles with each failure in a row, honouring
+// Retry-After. The counting, the backoff and the log lines are send-attempts.ts's, which other transports
+// share. The output turns that into its write outcome and the agent keeps the points in the output's
+// backlog meanwhile, so a sender never waits: the agent's backlog holds what an outage would otherwise
+// cost. Worker thread (or any thread).
 //
 // Authentication (basic or bearer, each from the config or from a file read before every request, so a
 // rotated secret is picked up), the caller's headers, the timeout of each attempt and the User-Agent live
@@ -11,6 +13,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { Log } from '../../protocol/element-api.js';
+import { SendAttempts, type RetryLater, type SenderStats } from './send-attempts.js';
 
 export interface HttpSenderOptions {
   /** Element name, for log lines. */
@@ -31,27 +34,18 @@ export interface HttpSenderOptions {
   readonly log: Log;
   /** Minimum time between two log lines about refused requests (default one minute). */
   readonly rejectLogIntervalMs?: number;
+  /** Which non-2xx statuses are worth another attempt (default `isRetryable`); the others are refused for good. */
+  readonly retryable?: (status: number) => boolean;
 }
 
 /** What became of one attempt. */
 export type SendOutcome =
-  | { readonly accepted: true }
+  /** `response` is the body of the answer (OTLP carries partial success there). */
+  | { readonly accepted: true; readonly response: Uint8Array }
   /** Refused for good: its points are dropped. */
   | { readonly accepted: false; readonly status: number; readonly message: string }
   /** Not taken: send the same body again after `retryAfterMs`. */
-  | { readonly retryAfterMs: number; readonly error: string };
-
-/** What the sender did so far, for tests and the close log line. */
-export interface SenderStats {
-  /** Requests the server accepted. */
-  accepted: number;
-  /** Requests the server refused for good. */
-  rejected: number;
-  /** Attempts that failed and are to be tried again. */
-  retries: number;
-  /** The last failure (to retry or refused), or undefined. */
-  lastError: string | undefined;
-}
+  | RetryLater;
 
 /** Statuses worth another attempt: server errors and 429 Too Many Requests. */
 export function isRetryable(status: number): boolean {
@@ -63,14 +57,15 @@ const MAX_MESSAGE = 512;
 export class HttpSender {
   readonly #o: HttpSenderOptions;
   readonly #closing = new AbortController();
-  readonly stats: SenderStats = { accepted: 0, rejected: 0, retries: 0, lastError: undefined };
-  #lastRejectLog = -Infinity;
-  #rejectsNotLogged = 0;
-  /** Failed attempts in a row (logged once when the streak starts, once when it ends); sets the backoff. */
-  #failuresInARow = 0;
+  readonly #attempts: SendAttempts;
 
   constructor(options: HttpSenderOptions) {
     this.#o = options;
+    this.#attempts = new SendAttempts({ ...options, target: options.url });
+  }
+
+  get stats(): SenderStats {
+    return this.#attempts.stats;
   }
 
   /** Aborts the request in progress, if any (its outcome is then a retry). */
@@ -89,34 +84,22 @@ export class HttpSender {
         body,
         signal: AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#o.timeoutMs)]),
       });
-      const text = res.ok ? (await res.arrayBuffer(), '') : await readMessage(res);
       if (res.ok) {
-        this.stats.accepted++;
-        if (this.#failuresInARow > 0) {
-          this.#o.log.info(`${this.#o.name}: ${this.#o.url} accepts requests again (after ${this.#failuresInARow} failed attempts)`);
-          this.#failuresInARow = 0;
-        }
-        return { accepted: true };
+        const response = new Uint8Array(await res.arrayBuffer());
+        this.#attempts.accepted();
+        return { accepted: true, response };
       }
+      const text = await readMessage(res);
       failure = `HTTP ${res.status}${text ? `: ${text}` : ''}`;
-      if (!isRetryable(res.status)) {
-        this.stats.rejected++;
-        this.stats.lastError = failure;
-        this.#logRejection(failure);
+      if (!(this.#o.retryable ?? isRetryable)(res.status)) {
+        this.#attempts.refused(failure);
         return { accepted: false, status: res.status, message: text };
       }
       retryAfter = retryAfterMs(res.headers.get('retry-after'), this.#o.maxBackoffMs * 6);
     } catch (e) {
       failure = this.#closing.signal.aborted ? 'sender closed' : describeFetchError(e, this.#o.timeoutMs);
     }
-    this.stats.retries++;
-    this.stats.lastError = failure;
-    const backoff = Math.min(this.#o.minBackoffMs * 2 ** this.#failuresInARow, this.#o.maxBackoffMs);
-    const wait = Math.max(backoff, retryAfter);
-    if (this.#failuresInARow++ === 0) {
-      this.#o.log.warn(`${this.#o.name}: ${this.#o.url}: ${failure}; the points are kept and sent again with backoff (up to ${this.#o.maxBackoffMs} ms between attempts)`);
-    } else this.#o.log.debug({ attempt: this.#failuresInARow, wait }, `${this.#o.name}: ${failure}; retrying`);
-    return { retryAfterMs: wait, error: `${this.#o.url}: ${failure}` };
+    return this.#attempts.retry(failure, retryAfter);
   }
 
   #headers(): Record<string, string> {
@@ -128,18 +111,6 @@ export class HttpSender {
     } else if (this.#o.bearerTokenFile !== undefined) h['Authorization'] = `Bearer ${readSecret(this.#o.bearerTokenFile)}`;
     else if (this.#o.bearerToken !== undefined) h['Authorization'] = `Bearer ${this.#o.bearerToken}`;
     return h;
-  }
-
-  #logRejection(failure: string): void {
-    const now = performance.now();
-    if (now - this.#lastRejectLog < (this.#o.rejectLogIntervalMs ?? 60_000)) {
-      this.#rejectsNotLogged++;
-      return;
-    }
-    const more = this.#rejectsNotLogged > 0 ? ` (and ${this.#rejectsNotLogged} more refused requests since the last message)` : '';
-    this.#o.log.error(`${this.#o.name}: ${this.#o.url} refused a request, its points are dropped: ${failure}${more}`);
-    this.#lastRejectLog = now;
-    this.#rejectsNotLogged = 0;
   }
 }
 
