@@ -11,5 +11,6 @@ import filter from './filter/index.js';
 import energyEstimationTdp from './energy-estimation-tdp/index.js';
 import prometheusExporter from './prometheus-exporter/index.js';
 import prometheusRemoteWrite from './prometheus-remote-write/index.js';
+import openTelemetry from './opentelemetry/index.js';
 
-export const PLUGINS: readonly AnyPlugin[] = [procfs, cgroups, csv, socketControl, synthetic, filter, energyEstimationTdp, prometheusExporter, prometheusRemoteWrite];
+export const PLUGINS: readonly AnyPlugin[] = [procfs, cgroups, csv, socketControl, synthetic, filter, energyEstimationTdp, prometheusExporter, prometheusRemoteWrite, openTelemetry];
