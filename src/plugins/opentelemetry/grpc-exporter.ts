@@ -9,7 +9,7 @@ import { Client, Metadata, credentials, status, type ServiceError } from '@grpc/
 import type { Log } from '../../protocol/element-api.js';
 import type { SendOutcome } from '../shared/http-sender.js';
 import { SendAttempts, type SenderStats } from '../shared/send-attempts.js';
-import { retryDelayMs } from './retry-info.js';
+import { retryDelayMs } from './rpc-status.js';
 
 export const EXPORT_METHOD = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
 

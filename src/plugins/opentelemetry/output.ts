@@ -12,6 +12,7 @@ import { RareLog, type SenderStats } from '../shared/send-attempts.js';
 import type { OpenTelemetryConfig } from './config.js';
 import { RequestEncoder } from './encode.js';
 import { GrpcExporter } from './grpc-exporter.js';
+import { errorMessage } from './rpc-status.js';
 import { PLUGIN_VERSION } from './version.js';
 
 export const USER_AGENT = `alumet-ts-opentelemetry/${PLUGIN_VERSION}`;
@@ -66,6 +67,7 @@ export class OpenTelemetryOutput implements Output {
         url: httpMetricsUrl(config.collector_host),
         headers: { ...config.headers, 'Content-Type': 'application/x-protobuf' },
         retryable: (status) => HTTP_RETRYABLE.has(status),
+        errorMessage,
       });
     }
     this.#encoder = new RequestEncoder(

@@ -36,6 +36,8 @@ export interface HttpSenderOptions {
   readonly rejectLogIntervalMs?: number;
   /** Which non-2xx statuses are worth another attempt (default `isRetryable`); the others are refused for good. */
   readonly retryable?: (status: number) => boolean;
+  /** The message of an error answer's body (default: the body as text), for a protocol that encodes it. */
+  readonly errorMessage?: (body: Uint8Array, contentType: string | null) => string;
 }
 
 /** What became of one attempt. */
@@ -89,7 +91,7 @@ export class HttpSender {
         this.#attempts.accepted();
         return { accepted: true, response };
       }
-      const text = await readMessage(res);
+      const text = await readMessage(res, this.#o.errorMessage);
       failure = `HTTP ${res.status}${text ? `: ${text}` : ''}`;
       if (!(this.#o.retryable ?? isRetryable)(res.status)) {
         this.#attempts.refused(failure);
@@ -119,9 +121,9 @@ function readSecret(path: string): string {
   return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
 }
 
-async function readMessage(res: Response): Promise<string> {
+async function readMessage(res: Response, decode?: HttpSenderOptions['errorMessage']): Promise<string> {
   try {
-    const text = (await res.text()).trim();
+    const text = (decode === undefined ? await res.text() : decode(new Uint8Array(await res.arrayBuffer()), res.headers.get('content-type'))).trim();
     return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text;
   } catch {
     return '';
