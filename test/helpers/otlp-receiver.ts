@@ -70,7 +70,9 @@ export interface ReceivedRequest {
 export type Answer =
   | { accept: true; rejectedDataPoints?: number; errorMessage?: string }
   | { grpcCode: number; message: string; retryDelayMs?: number }
-  | { httpStatus: number; message: string; retryAfterSeconds?: number };
+  | { httpStatus: number; message: string; retryAfterSeconds?: number }
+  /** No answer at all (until the receiver stops): the client's timeout ends the call. */
+  | { silence: true };
 
 export type OtlpProtocol = 'grpc' | 'http/protobuf';
 
@@ -232,6 +234,7 @@ async function listenGrpc(port: number, handle: Handler): Promise<{ port: number
           callback({ code: status.INTERNAL, details: `test receiver: ${e instanceof Error ? e.message : String(e)}` });
           return;
         }
+        if ('silence' in answer) return;
         if ('accept' in answer) callback(null, responseBytes(answer));
         else if ('grpcCode' in answer) {
           const metadata = new Metadata();
@@ -244,7 +247,8 @@ async function listenGrpc(port: number, handle: Handler): Promise<{ port: number
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),
   );
-  return { port: bound, stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())).then(() => server.forceShutdown()) };
+  // Forced: calls still waiting for an answer (silence) are cancelled, as a collector that goes away does.
+  return { port: bound, stop: async () => server.forceShutdown() };
 }
 
 async function listenHttp(port: number, handle: Handler): Promise<{ port: number; stop: () => Promise<void> }> {
@@ -267,6 +271,7 @@ async function listenHttp(port: number, handle: Handler): Promise<{ port: number
         res.writeHead(400, { 'Content-Type': 'text/plain' }).end(`test receiver: ${e instanceof Error ? e.message : String(e)}`);
         return;
       }
+      if ('silence' in answer) return;
       if ('accept' in answer) res.writeHead(200, { 'Content-Type': 'application/x-protobuf' }).end(responseBytes(answer));
       else if ('httpStatus' in answer) {
         // As OTLP/HTTP answers an error: a protobuf google.rpc.Status holding the message.
