@@ -81,8 +81,10 @@ export interface OtlpReceiver {
   readonly port: number;
   /** The output's `collector_host`: `http://127.0.0.1:PORT`. */
   readonly collectorHost: string;
-  /** Every request received, in order (those answered with an error too). */
+  /** Every request received, in order (those answered with an error too); none when not recording. */
   readonly requests: ReceivedRequest[];
+  /** Requests received and bytes of their bodies (recording or not). */
+  readonly received: { requests: number; bytes: number };
   /** The data points of the requests answered `accept` (less none: a partial success's points are all here). */
   accepted(): ReceivedPoint[];
   /** How the next requests are answered (default: accept everything). */
@@ -172,8 +174,13 @@ function responseBytes(answer: { rejectedDataPoints?: number; errorMessage?: str
   return Buffer.from(ExportMetricsServiceResponse.encode(message).finish());
 }
 
-/** Starts a receiver on a free loopback port; it is stopped after the test. */
-export async function startOtlpReceiver(t: Pick<TestContext, 'after'>, protocol: OtlpProtocol): Promise<OtlpReceiver> {
+/**
+ * Starts a receiver on a free loopback port; it is stopped after the test. With `record: false` (the bench) it
+ * only counts the requests and accepts them, without decoding: a sink as cheap as the transport allows.
+ */
+export async function startOtlpReceiver(t: Pick<TestContext, 'after'>, protocol: OtlpProtocol, options: { record?: boolean } = {}): Promise<OtlpReceiver> {
+  const record = options.record ?? true;
+  const received = { requests: 0, bytes: 0 };
   const requests: ReceivedRequest[] = [];
   const acceptedPoints: ReceivedPoint[] = [];
   let stopCurrent: (() => Promise<void>) | undefined;
@@ -188,6 +195,7 @@ export async function startOtlpReceiver(t: Pick<TestContext, 'after'>, protocol:
       return `http://127.0.0.1:${port}`;
     },
     requests,
+    received,
     accepted: () => acceptedPoints.slice(),
     answer: () => ({ accept: true }),
     async stop() {
@@ -204,6 +212,9 @@ export async function startOtlpReceiver(t: Pick<TestContext, 'after'>, protocol:
 
   /** Records the request and says how to answer it. */
   function handle(headers: Record<string, string>, bytes: Uint8Array): Answer {
+    received.requests++;
+    received.bytes += bytes.length;
+    if (!record) return { accept: true };
     const body = decodeRequest(bytes);
     const request = { headers, body, points: pointsOf(body) };
     requests.push(request);

@@ -134,6 +134,7 @@ test('attributes are strings sorted by key: the resource and consumer keys ("emp
         ['ok', true],
         ['cores', [1n, 2n, 3n]],
         ['Upper', 'sorted before lower case'],
+        ['__proto__', 'an attribute like any other'],
       ],
     },
     { metric: 1, value: 3n, resource: { kind: 'cpu_core', id: '3' }, attributes: [['resource_kind', 'clash'], ['a-b.c', 'kept as is']] },
@@ -141,6 +142,7 @@ test('attributes are strings sorted by key: the resource and consumer keys ("emp
   assert.deepEqual(local!.attributes, LOCAL);
   assert.deepEqual(process!.attributes, [
     ['Upper', 'sorted before lower case'],
+    ['__proto__', 'an attribute like any other'],
     ['cores', '[1, 2, 3]'],
     ['count', '18446744073709551615'],
     ['cpu_state', 'user'],

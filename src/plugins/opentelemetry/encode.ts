@@ -125,9 +125,14 @@ export class RequestEncoder {
       }
     }
     pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    // No prototype: an attribute named `__proto__` is a key like any other.
-    const attributes = Object.create(null) as Record<string, string>;
-    for (const [key, value] of pairs) attributes[key] = value === '' ? EMPTY_VALUE : value;
+    // A plain object (the serializer walks it with for…in, fastest on those); `__proto__` is defined, not
+    // assigned, so that it stays an attribute like any other.
+    const attributes: Record<string, string> = {};
+    for (const [key, text] of pairs) {
+      const value = text === '' ? EMPTY_VALUE : text;
+      if (key === '__proto__') Object.defineProperty(attributes, key, { value, enumerable: true, writable: true, configurable: true });
+      else attributes[key] = value;
+    }
     return attributes;
   }
 }
