@@ -61,7 +61,7 @@ test("the Rust agent's default config for our plugins loads, with one note per t
   );
   // The disabled tables of the Rust agent's other plugins are accepted and are no plugins of ours; its
   // disabled prometheus-exporter table is ours, read with our defaults for the keys it lacks.
-  assert.deepEqual(cfg.disabled, ['prometheus-exporter', 'synthetic', 'filter', 'prometheus-remote-write']);
+  assert.deepEqual(cfg.disabled, ['prometheus-exporter', 'synthetic', 'filter', 'prometheus-remote-write', 'opentelemetry']);
   const procfs = cfg.plugins[0]!.config as { processes: { groups: Array<{ exe_regex?: string }> } };
   assert.equal(procfs.processes.groups[0]!.exe_regex, '');
   assert.equal(cfg.notes.length, 2, cfg.notes.join('\n'));

@@ -6,10 +6,9 @@
 
 import type { Attributes as OtlpAttributes, HrTime } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
-import type { InstrumentationScope } from '@opentelemetry/core';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { AggregationTemporality, DataPointType, type GaugeMetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType, type GaugeMetricData, type ResourceMetrics, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { unitDisplayName, unitUniqueName, type Batch, type MetricInfo } from '../../protocol/element-api.js';
 import { formatAttrValue } from '../shared/rust-format.js';
 
@@ -30,7 +29,7 @@ export interface EncoderOptions {
 }
 
 /** The serializer writes a scope's attributes, which the SDK's metrics type does not declare. */
-type ScopeWithAttributes = InstrumentationScope & { readonly attributes: OtlpAttributes };
+type ScopeWithAttributes = ScopeMetrics['scope'] & { readonly attributes: OtlpAttributes };
 
 const NO_START: HrTime = [0, 0];
 
