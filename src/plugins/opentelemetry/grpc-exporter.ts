@@ -5,7 +5,7 @@
 // backoff. Which gRPC codes are retried follows the OTLP specification; the channel connects lazily and
 // reconnects on its own, with the output's backoff bounds.
 
-import { Client, Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { Client, Metadata, credentials, status, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import type { Log } from '../../protocol/element-api.js';
 import type { SendOutcome } from '../shared/http-sender.js';
 import { SendAttempts, type SenderStats } from '../shared/send-attempts.js';
@@ -41,6 +41,8 @@ export class GrpcExporter {
   readonly #client: Client;
   readonly #metadata = new Metadata();
   readonly #attempts: SendAttempts;
+  /** The call in progress, cancelled by close (closing the channel alone would let it run to its deadline). */
+  #inFlight: ClientUnaryCall | undefined;
   #closed = false;
 
   constructor(options: GrpcExporterOptions) {
@@ -64,6 +66,7 @@ export class GrpcExporter {
   /** Closes the channel; a call in progress ends, to be retried. */
   close(): void {
     this.#closed = true;
+    this.#inFlight?.cancel();
     this.#client.close();
   }
 
@@ -71,9 +74,12 @@ export class GrpcExporter {
   send(body: Uint8Array): Promise<SendOutcome> {
     return new Promise((resolve) => {
       const request = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-      const callback = (error: ServiceError | null, response?: Buffer): void => resolve(this.#outcome(error, response));
+      const callback = (error: ServiceError | null, response?: Buffer): void => {
+        this.#inFlight = undefined;
+        resolve(this.#outcome(error, response));
+      };
       try {
-        this.#client.makeUnaryRequest(EXPORT_METHOD, (b: Buffer) => b, (b: Buffer) => b, request, this.#metadata, { deadline: Date.now() + this.#o.timeoutMs }, callback);
+        this.#inFlight = this.#client.makeUnaryRequest(EXPORT_METHOD, (b: Buffer) => b, (b: Buffer) => b, request, this.#metadata, { deadline: Date.now() + this.#o.timeoutMs }, callback);
       } catch (e) {
         // A closed channel throws instead of calling back.
         resolve(this.#attempts.retry(this.#closed ? 'exporter closed' : String(e)));

@@ -1,7 +1,8 @@
 // Tests of the opentelemetry output element in this thread against the test OTLP receiver, over gRPC and over
 // HTTP: the checks of the config; the headers of every request; what each answer of the collector makes of a
 // write (accepted, partially refused, refused, to be retried after a backoff or the delay the collector asks
-// for), a collector that does not answer in time, and one that is down and comes back.
+// for), a collector that does not answer in time, one that is down and comes back, and a close that ends a
+// request in progress.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import { Problems } from '../../agent/config/schema.js';
 import { U64 } from '../../protocol/batch.js';
 import { batchOf, metricTable } from '../../../test/helpers/csv-output.js';
 import { fakeContext } from '../../../test/helpers/element-context.js';
+import { waitFor } from '../../../test/helpers/agent-process.js';
 import { startOtlpReceiver, type Answer, type OtlpProtocol } from '../../../test/helpers/otlp-receiver.js';
 import type { OpenTelemetryConfig } from './config.js';
 import { grpcTarget } from './grpc-exporter.js';
@@ -198,5 +200,19 @@ for (const protocol of PROTOCOLS) {
     }
     assert.deepEqual(outcome, { rejected: 0 });
     assert.deepEqual(receiver.accepted().map((p) => p.value), [0, 1, 2, 3, 4, 5]);
+  });
+}
+
+for (const protocol of PROTOCOLS) {
+  test(`${protocol}: closing the output ends a request in progress, whose points are then to be sent again`, async (t) => {
+    const receiver = await startOtlpReceiver(t, protocol);
+    receiver.answer = () => ({ silence: true });
+    const { out } = outputFor(receiver.collectorHost, protocol, { timeout: '1h' });
+    const writing = out.write(points(0, 3));
+    await waitFor(() => receiver.requests.length === 1, { what: 'the request at the receiver' });
+    out.close();
+    const outcome = await writing;
+    assert.ok('retryAfterMs' in outcome, JSON.stringify(outcome));
+    assert.match(outcome.error, protocol === 'grpc' ? /exporter closed/ : /sender closed/);
   });
 }
