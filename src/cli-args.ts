@@ -44,7 +44,8 @@ export interface GlobalOptions {
 
 export type CliCommand = { options: GlobalOptions } & (
   | { type: 'run' }
-  | { type: 'exec'; program: string; args: string[]; ignoreExitCode: boolean }
+  /** `report`: `--report FILE`, where the report of the child's run goes as JSON (it goes to stderr as text anyway). */
+  | { type: 'exec'; program: string; args: string[]; ignoreExitCode: boolean; report?: string }
   | { type: 'watch'; pid: number }
   | { type: 'config-regen' }
   | { type: 'config-validate' }
@@ -61,9 +62,11 @@ Usage: alumet-agent [OPTIONS] [COMMAND]
 
 Commands:
   run                         Run the pipeline until shutdown, SIGINT or SIGTERM (the default)
-  exec [--ignore-exit-code] PROG [ARGS...]
+  exec [--ignore-exit-code] [--report FILE] PROG [ARGS...]
                               Run PROG (no shell) and measure until it exits; exit with its code.
-                              Everything after PROG goes to PROG, dashes included
+                              Everything after PROG goes to PROG, dashes included. At the end, a
+                              report of PROG's process tree on stderr (time, CPU, memory, energy,
+                              carbon); --report FILE writes it as JSON too
   watch PID                   Measure until the running process PID exits
   config regen                Write the default config (of the --plugins, if given) to --config
   config validate             Check the config and every enabled plugin's keys; exit 1 on problems
@@ -102,7 +105,7 @@ Options may also be written --option=VALUE.
 
 const USAGE: Record<string, string> = {
   run: 'alumet-agent [OPTIONS] run',
-  exec: 'alumet-agent [OPTIONS] exec [--ignore-exit-code] PROG [ARGS...]',
+  exec: 'alumet-agent [OPTIONS] exec [--ignore-exit-code] [--report FILE] PROG [ARGS...]',
   watch: 'alumet-agent [OPTIONS] watch PID',
   config: 'alumet-agent [OPTIONS] config regen|validate',
   plugins: 'alumet-agent [OPTIONS] plugins list [--status]',
@@ -136,6 +139,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   '--version': {},
   '-V': {},
   '--ignore-exit-code': { command: 'exec' },
+  '--report': { value: 'FILE', command: 'exec' },
   '--status': { command: 'plugins' },
   '--socket': { value: 'PATH', command: 'control' },
   // Passed on to the agent: `alumet-agent control status --json`.
@@ -272,9 +276,12 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     case 'run':
       noMore('run', rest);
       return { type: 'run', options };
-    case 'exec':
+    case 'exec': {
       if (child === undefined) throw new UsageError('exec needs a program to run', usage('exec'));
-      return { type: 'exec', options, ...child, ignoreExitCode: local.has('--ignore-exit-code') };
+      const report = local.get('--report');
+      if (report === '') throw new UsageError('option --report needs a non-empty path', usage('exec'));
+      return { type: 'exec', options, ...child, ignoreExitCode: local.has('--ignore-exit-code'), ...(typeof report === 'string' ? { report } : {}) };
+    }
     case 'watch': {
       if (rest.length === 0) throw new UsageError('watch needs the PID of the process to watch', usage('watch'));
       noMore('watch PID', rest.slice(1));

@@ -2,7 +2,8 @@
 // alumet-agent's command line (main thread): turns argv into a command, runs it, prints user errors as one
 // line, and is the only place that calls process.exit.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs, HELP_TEXT, UsageError, type CliCommand } from './cli-args.js';
 import { ConfigError } from './agent/config/errors.js';
 import { loadConfig, type LoadedConfig } from './agent/config/loader.js';
@@ -10,6 +11,7 @@ import { generateDefaultConfig } from './agent/config/default-config.js';
 import { Agent } from './agent/agent.js';
 import { StartupError } from './agent/startup-error.js';
 import { runChild, ChildError } from './agent/exec.js';
+import { ExecReporter, formatReport, type ExecReport } from './agent/exec-report/report.js';
 import { createLogger, type Logger } from './protocol/logging.js';
 import { sendControlLine, ControlUnavailable } from './control/client.js';
 import { shellExpansionWarning } from './control/shell-expansion.js';
@@ -35,31 +37,64 @@ async function runAgent(cmd: CliCommand, log: Logger, pretty: boolean): Promise<
   if (loaded.generated) log.info(`default configuration file written to: ${loaded.path}`);
   log.info(`starting alumet-agent v${VERSION} with config ${loaded.path}`);
   for (const note of loaded.notes) log.info(note);
-  const agent = new Agent({ ...loaded, log, logLevel: cmd.options.logLevel, pretty });
+  if (cmd.type === 'exec' && cmd.report !== undefined) checkWritable(cmd.report);
+  // exec's report is an output of its own, which gets every point like the others.
+  const reporter = cmd.type === 'exec' ? new ExecReporter() : undefined;
+  try {
+    const plugins = reporter === undefined ? loaded.plugins : [...loaded.plugins, reporter.plugin];
+    const agent = new Agent({ ...loaded, plugins, log, logLevel: cmd.options.logLevel, pretty });
 
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals++;
-    if (signals === 1) {
-      log.info(`${signal} received, shutting down (send it again to force)`);
-      void agent.stop();
-    } else {
-      log.warn(`${signal} received again: exiting without waiting for the pipeline`);
-      process.exit(signal === 'SIGINT' ? 130 : 143);
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals++;
+      if (signals === 1) {
+        log.info(`${signal} received, shutting down (send it again to force)`);
+        void agent.stop();
+      } else {
+        log.warn(`${signal} received again: exiting without waiting for the pipeline`);
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      }
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+
+    const stopped = agent.whenStopped();
+    await agent.start();
+    if (cmd.type === 'exec' || cmd.type === 'watch') {
+      const outcome = await runChild(agent, cmd, log);
+      await agent.stop();
+      if (reporter !== undefined && outcome.run !== undefined) {
+        const report = reporter.report(outcome.run);
+        process.stderr.write(formatReport(report));
+        if (cmd.type === 'exec' && cmd.report !== undefined && !writeReport(cmd.report, report, log)) return 1;
+      }
+      return outcome.exitCode;
     }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  const stopped = agent.whenStopped();
-  await agent.start();
-  if (cmd.type === 'exec' || cmd.type === 'watch') {
-    const code = await runChild(agent, cmd, log);
-    await agent.stop();
-    return code;
+    await stopped;
+    return 0;
+  } finally {
+    reporter?.dispose();
   }
-  await stopped;
-  return 0;
+}
+
+/** Fails before anything runs if `file` cannot be written (a missing directory, say). */
+function checkWritable(file: string): void {
+  const target = existsSync(file) ? file : dirname(resolve(file));
+  try {
+    accessSync(target, constants.W_OK);
+  } catch (e) {
+    throw new StartupError(`--report ${file}: cannot write there (${(e as NodeJS.ErrnoException).code === 'ENOENT' ? `${target} does not exist` : (e as Error).message})`);
+  }
+}
+
+function writeReport(file: string, report: ExecReport, log: Logger): boolean {
+  try {
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    return true;
+  } catch (e) {
+    log.error(`could not write the report to ${file}: ${(e as Error).message}`);
+    return false;
+  }
 }
 
 async function main(argv: string[]): Promise<number> {

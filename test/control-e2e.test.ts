@@ -621,16 +621,19 @@ interface FixtureAgent {
 /** A supervisor running `decls` behind a real control socket, as the agent wires them. */
 async function startFixtureAgent(t: TestContext, decls: (metric: MetricHandle, dir: string) => ElementDecl[]): Promise<FixtureAgent> {
   const dir = tempDir('alumet-ctl-');
-  t.after(() => rmrf(dir));
   const { supervisor, registry, metric } = pipeline({ restart_max: 0, pool_threads: 1 });
-  await supervisor.start(decls(metric, dir), registry.all());
-  t.after(() => supervisor.stopAll());
   const socket = join(dir, 'ctl.sock');
   // No agent here: `shutdown` stops the pipeline alone.
   const target = controlTarget(supervisor, () => void supervisor.stopAll());
   const server = new SocketServer({ path: socket, dispatcher: new ControlDispatcher(target) });
+  // One hook, in this order: the fixture outputs write into `dir` until the pipeline has stopped.
+  t.after(async () => {
+    await server.close();
+    await supervisor.stopAll();
+    rmrf(dir);
+  });
+  await supervisor.start(decls(metric, dir), registry.all());
   await server.start();
-  t.after(() => server.close());
   return {
     dir,
     supervisor,

@@ -14,6 +14,7 @@ import { RUST_AGENT_PLUGINS, type RustFlag } from '../src/agent/config/rust-comp
 import { PLUGINS } from '../src/plugins/index.js';
 import { sendControlLine } from '../src/control/client.js';
 import { assertCompleteCsv, csvRows, processSourcesConfig, REPO_ROOT, rmrf, runAgentToEnd, startAgent, tempDir, waitFor } from './helpers/agent-process.js';
+import { fakePowercap } from './helpers/fake-powercap.js';
 
 const FIXTURE = join(REPO_ROOT, 'test/fixtures/rust-alumet-config.toml');
 const AVAILABLE = PLUGINS.map((p) => p.name).join(', ');
@@ -57,11 +58,14 @@ test("the Rust agent's default config for our plugins loads, with one note per t
   const cfg = loadConfig({ path: fixtureIn(dir), noDefaultConfig: true, overrides: [], plugins: PLUGINS, env: {} });
   assert.deepEqual(
     cfg.plugins.map((p) => p.plugin.name),
-    ['procfs', 'cgroups', 'csv', 'socket-control', 'energy-estimation-tdp'],
+    ['procfs', 'cgroups', 'csv', 'socket-control', 'energy-estimation-tdp', 'energy-to-carbon', 'aggregation'],
   );
   // The disabled tables of the Rust agent's other plugins are accepted and are no plugins of ours; its
-  // disabled prometheus-exporter table is ours, read with our defaults for the keys it lacks.
-  assert.deepEqual(cfg.disabled, ['prometheus-exporter', 'synthetic', 'filter', 'prometheus-remote-write', 'opentelemetry']);
+  // disabled rapl and prometheus-exporter tables are ours, read with our defaults for the keys they lack.
+  assert.deepEqual(cfg.disabled, ['rapl', 'prometheus-exporter', 'synthetic', 'filter', 'energy-attribution', 'prometheus-remote-write', 'opentelemetry']);
+  const configOf = (name: string) => cfg.plugins.find((p) => p.plugin.name === name)!.config;
+  assert.deepEqual(configOf('energy-to-carbon'), { mode: 'world_avg' });
+  assert.deepEqual(configOf('aggregation'), { interval: '1m', function: 'Sum', metrics: [], keep_inputs: false });
   const procfs = cfg.plugins[0]!.config as { processes: { groups: Array<{ exe_regex?: string }> } };
   assert.equal(procfs.processes.groups[0]!.exe_regex, '');
   assert.equal(cfg.notes.length, 2, cfg.notes.join('\n'));
@@ -78,7 +82,7 @@ test("the binary validates the Rust agent's config, runs it until CSV rows arriv
 
   const validate = await runAgentToEnd(['--config', config, 'config', 'validate'], { cwd: dir });
   assert.equal(validate.code, 0, validate.output);
-  assert.match(validate.output, /rust\.toml: valid; enabled plugins: procfs, cgroups, csv, socket-control, energy-estimation-tdp\n/);
+  assert.match(validate.output, /rust\.toml: valid; enabled plugins: procfs, cgroups, csv, socket-control, energy-estimation-tdp, energy-to-carbon, aggregation\n/);
   assert.equal(validate.output.match(/max_update_interval has no meaning in alumet-ts because/g)?.length, 1, validate.output);
   assert.equal(validate.output.match(/source_channel_size has no meaning in alumet-ts because/g)?.length, 1, validate.output);
 
@@ -92,15 +96,60 @@ test("the binary validates the Rust agent's config, runs it until CSV rows arriv
   const out = join(dir, 'out.csv');
   const has = (metric: string, consumer?: string): boolean => csvRows(out).some((r) => r[0] === metric && (consumer === undefined || r[5] === consumer));
   // Memory at the first poll; a process of the machine (exe_regex = "" follows them all) after its first
-  // 4 s flush; energy from the tdp transform once kernel_cpu_time has its second poll, 5 s in.
-  await waitFor(() => has('mem_total_B') && has('memory_usage_B', 'process') && has('kernel_cpu_time_ms') && has('estimated_consumed_energy_J'), {
+  // 4 s flush; energy from the tdp transform once kernel_cpu_time has its second poll, 5 s in, and its
+  // carbon from energy-to-carbon (world average) at once.
+  const all = ['mem_total_B', 'kernel_cpu_time_ms', 'estimated_consumed_energy_J', 'carbon_emission_gCO₂'];
+  await waitFor(() => has('memory_usage_B', 'process') && all.every((metric) => has(metric)), {
     timeout: 90_000,
-    what: 'memory, process, kernel and estimated energy rows',
+    what: 'memory, process, kernel, estimated energy and carbon rows',
     seen: () => [...new Set(csvRows(out).map((r) => r[0]))].join(', '),
   });
   agent.kill('SIGTERM');
   assert.equal(await agent.exited, 0, agent.output().slice(-3000));
   assertCompleteCsv(out);
+});
+
+test("the Rust agent's rapl, energy-to-carbon and aggregation tables, rapl's with powercap_root added, load unchanged and run on a fake powercap tree", async (t) => {
+  const dir = tempDir();
+  t.after(() => rmrf(dir));
+  const powercap = fakePowercap(t);
+  // As the Rust agent's `config regen` writes them.
+  const rust = [
+    '[plugins.rapl]',
+    'poll_interval = "1s"',
+    'flush_interval = "5s"',
+    'no_perf_events = false',
+    `powercap_root = ${JSON.stringify(powercap.root)}`,
+    '[plugins.energy-to-carbon]',
+    'mode = "world_avg"',
+    '[plugins.aggregation]',
+    'interval = "1m"',
+    'function = "Sum"',
+    'metrics = []',
+    '[plugins.csv]',
+    'output_path = "out.csv"',
+    '',
+  ].join('\n');
+  const cfg = load(dir, rust);
+  assert.deepEqual(
+    cfg.plugins.filter((p) => p.plugin.name !== 'csv').map((p) => [p.plugin.name, p.config]),
+    [
+      ['rapl', { poll_interval: '1s', flush_interval: '5s', no_perf_events: false, powercap_root: powercap.root }],
+      ['energy-to-carbon', { mode: 'world_avg' }],
+      ['aggregation', { interval: '1m', function: 'Sum', metrics: [], keep_inputs: false }],
+    ],
+  );
+  const agent = startAgent(['--config', 'c.toml'], { cwd: dir });
+  t.after(() => agent.kill('SIGKILL'));
+  const out = join(dir, 'out.csv');
+  // The counters stand still: every poll after the first reports 0 J, flushed every 5 s.
+  await waitFor(() => ['rapl_consumed_energy_J', 'carbon_emission_gCO₂'].every((m) => csvRows(out).some((r) => r[0] === m && r[7] === 'package_total')), {
+    timeout: 60_000,
+    what: 'rapl and carbon rows',
+    seen: () => agent.output().slice(-2000),
+  });
+  agent.kill('SIGTERM');
+  assert.equal(await agent.exited, 0, agent.output().slice(-3000));
 });
 
 test('exe_regex = "" follows every process: a child spawned after the start, the test runner and the agent itself', async (t) => {
@@ -130,7 +179,7 @@ test('exe_regex = "" follows every process: a child spawned after the start, the
 test("a table of a plugin of the Rust agent that this build lacks is accepted disabled, and otherwise says so", (t) => {
   const dir = tempDir();
   t.after(() => rmrf(dir));
-  assert.ok(RUST_ONLY.includes('rapl') && RUST_ONLY.includes('relay-client') && !RUST_ONLY.includes('procfs'));
+  assert.ok(RUST_ONLY.includes('nvml') && RUST_ONLY.includes('relay-client') && !RUST_ONLY.includes('procfs') && !RUST_ONLY.includes('rapl'));
   for (const name of RUST_ONLY) {
     const disabled = load(dir, `[plugins.${name}]\nenabled = false\nwhatever = "the Rust plugin's own keys"\n[plugins.csv]\n`);
     assert.deepEqual(disabled.plugins.map((p) => p.plugin.name), ['csv'], name);
@@ -140,8 +189,8 @@ test("a table of a plugin of the Rust agent that this build lacks is accepted di
     assert.deepEqual(problems(dir, `[plugins.${name}]\nenabled = true\n`), [`FILE:1: plugins.${name}: ${why}`], name);
   }
   // A malformed table is still an error, whatever the plugin.
-  assert.deepEqual(problems(dir, '[plugins.rapl]\nenabled = "no"\n'), ['FILE:2: plugins.rapl.enabled: expected a boolean (true or false), got the string "no"']);
-  assert.deepEqual(problems(dir, '[plugins]\nrapl = 3\n'), ['FILE:2: plugins.rapl: expected a table, got the number 3; write [plugins.rapl] and its keys below it']);
+  assert.deepEqual(problems(dir, '[plugins.nvml]\nenabled = "no"\n'), ['FILE:2: plugins.nvml.enabled: expected a boolean (true or false), got the string "no"']);
+  assert.deepEqual(problems(dir, '[plugins]\nnvml = 3\n'), ['FILE:2: plugins.nvml: expected a table, got the number 3; write [plugins.nvml] and its keys below it']);
   // A name that is no plugin of either agent is still an unknown plugin, with a hint.
   assert.deepEqual(problems(dir, '[plugins.procfss]\n'), [`FILE:1: plugins.procfss: unknown plugin "procfss"; did you mean "procfs"? (available: ${AVAILABLE})`]);
   // --plugins naming one of them says the same.
@@ -151,7 +200,7 @@ test("a table of a plugin of the Rust agent that this build lacks is accepted di
 test('with --plugins, the tables of the Rust agent\'s other plugins are ignored entirely, as the Rust agent does', (t) => {
   const dir = tempDir();
   t.after(() => rmrf(dir));
-  const toml = '[plugins.rapl]\npoll_interval = "1s"\n[plugins.nvml]\nenabled = true\n[plugins.influxdb]\nnot_a_key = [1, 2]\n[plugins.csv]\noutput_path = "x.csv"\n';
+  const toml = '[plugins.perf]\nhardware_events = ["cpu_cycles"]\n[plugins.nvml]\nenabled = true\n[plugins.influxdb]\nnot_a_key = [1, 2]\n[plugins.csv]\noutput_path = "x.csv"\n';
   assert.equal(problems(dir, toml).length, 3);
   const cfg = load(dir, toml, { only: ['csv', 'procfs'] });
   assert.deepEqual(cfg.plugins.map((p) => p.plugin.name), ['csv', 'procfs']);

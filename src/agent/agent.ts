@@ -63,18 +63,20 @@ export class Agent {
   }
 
   async #start(): Promise<void> {
-    const decls: ElementDecl[] = [];
     let control: ControlSocketOptions | undefined;
-    for (const { plugin, config } of this.#opts.plugins) {
-      const ctx = this.#startContext(plugin, decls, (o) => (control = o));
-      try {
-        this.#started.push(plugin);
-        await plugin.start(config, ctx);
-      } catch (e) {
-        if (e instanceof StartupError) throw e;
-        throw new StartupError(`plugin ${plugin.name} v${plugin.version} failed to start: ${(e as Error).message}`);
-      }
+    // Each plugin's elements in a list of its own, so that those it adds in afterStart keep its place.
+    const started = this.#opts.plugins.map(({ plugin, config }) => {
+      const decls: ElementDecl[] = [];
+      return { plugin, config, decls, ctx: this.#startContext(plugin, decls, (o) => (control = o)) };
+    });
+    for (const { plugin, config, ctx } of started) {
+      this.#started.push(plugin);
+      await startStep(plugin, () => plugin.start(config, ctx));
     }
+    for (const { plugin, config, ctx } of started) {
+      if (plugin.afterStart !== undefined) await startStep(plugin, () => plugin.afterStart!(config, ctx));
+    }
+    const decls = started.flatMap((s) => s.decls);
     const enabled = this.#opts.plugins.map((p) => p.plugin.name);
     this.#log.info(`enabled plugins: ${enabled.join(', ') || '(none)'}; disabled: ${this.#opts.disabled.join(', ') || '(none)'}`);
     this.#log.info(`${this.registry.size} metrics registered (the list is logged at debug level)`);
@@ -181,6 +183,13 @@ export class Agent {
         const info = this.registry.register(name, spec.type === 'u64' ? U64 : F64, unit, spec.description, spec.delta === true);
         return { id: info.id, name: info.name, type: info.type };
       },
+      registeredMetrics: () =>
+        this.registry.all().map((m) => ({
+          id: m.id,
+          name: m.name,
+          type: m.type,
+          spec: { type: m.type === U64 ? 'u64' : 'f64', unit: m.unit, description: m.description, delta: m.delta === true },
+        })),
       source: (name, module, config, trigger) =>
         add('source', name, module, config, parseDuration(trigger.poll_interval), trigger.flush_interval === undefined ? undefined : parseDuration(trigger.flush_interval)),
       transform: (name, module, config) => add('transform', name, module, config),
@@ -188,6 +197,16 @@ export class Agent {
       claimOutputFile: (path, key) => this.#outputFiles.claim(path, `plugins.${plugin.name}.${key}`),
       serveControl,
     };
+  }
+}
+
+/** Runs a plugin's start (or afterStart); its error stops the agent's start, naming the plugin. */
+async function startStep(plugin: AnyPlugin, step: () => void | Promise<void>): Promise<void> {
+  try {
+    await step();
+  } catch (e) {
+    if (e instanceof StartupError) throw e;
+    throw new StartupError(`plugin ${plugin.name} v${plugin.version} failed to start: ${(e as Error).message}`);
   }
 }
 

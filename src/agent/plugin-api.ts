@@ -14,9 +14,10 @@ import type { Schema, Problems } from './config/schema.js';
 import type { MetricHandle, Unit } from '../protocol/metrics.js';
 import type { Log } from '../protocol/element.js';
 
-export { t, Problems, type Infer, type Schema } from './config/schema.js';
+export { t, Problems, describeValue, type Infer, type Schema } from './config/schema.js';
 export { closest } from '../protocol/suggest.js';
 export { parseDuration } from '../protocol/duration.js';
+export { userHz } from './clock-ticks.js';
 export type { MetricHandle, Unit } from '../protocol/metrics.js';
 export type { Log } from '../protocol/element.js';
 
@@ -36,10 +37,29 @@ export interface MetricSpec {
 }
 
 /**
+ * A family of metrics computed from other plugins' metrics (aggregation's `<metric>_sum`): each takes the
+ * unit and value type of the metric it comes from, the one its placeholder names, so they are not declared.
+ */
+export interface DerivedMetricSpec {
+  derived: true;
+  description: string;
+  attributes?: readonly string[];
+}
+
+/**
  * A plugin's metrics by name. A name with a `<placeholder>` is a family whose names depend on the config
  * (`synthetic_<m>`: synthetic_0, synthetic_1, …); any text may stand in for the placeholder.
  */
-export type MetricSpecs = Readonly<Record<string, MetricSpec>>;
+export type MetricSpecs = Readonly<Record<string, MetricSpec | DerivedMetricSpec>>;
+
+export function isDerived(spec: MetricSpec | DerivedMetricSpec): spec is DerivedMetricSpec {
+  return (spec as DerivedMetricSpec).derived === true;
+}
+
+/** A metric a plugin registered, as `registeredMetrics` lists it. */
+export interface RegisteredMetric extends MetricHandle {
+  readonly spec: MetricSpec & { readonly unit: Unit };
+}
 
 export interface SourceTrigger {
   /** Humantime duration between polls. */
@@ -52,6 +72,8 @@ export interface PluginStartContext {
   readonly log: Log;
   /** Registers a metric (or returns the id of a compatible one already registered). */
   metric(name: string, spec: MetricSpec): MetricHandle;
+  /** The metrics registered so far, every plugin's; in `afterStart`, all those of every plugin's `start`. */
+  registeredMetrics(): RegisteredMetric[];
   /** A managed source in its own worker, polled on `trigger`. `config` is structured-cloned to the worker. */
   source(name: string, module: URL, config: unknown, trigger: SourceTrigger): void;
   transform(name: string, module: URL, config: unknown): void;
@@ -82,11 +104,22 @@ export interface PluginDefinition<C> {
    * hardware or a server, or that only make sense once configured: their table says `enabled = false`.
    */
   readonly enabledByDefault?: boolean;
+  /**
+   * Why a generated config disables the plugin, written as a comment above its table. Called when the
+   * config is generated, so it may say what it found on the machine (rapl: whether it has RAPL).
+   */
+  readonly disabledNote?: () => string;
   /** Every metric `start` may register (none when absent); the plugin README's metrics table lists them. */
   readonly metrics?: MetricSpecs;
   /** Extra checks across keys (the schema already checked each key alone). Add every problem found. */
   check?(config: C, problems: Problems): void;
   start(config: C, ctx: PluginStartContext): void | Promise<void>;
+  /**
+   * Called once every enabled plugin has started, for a plugin whose metrics follow other plugins' (its
+   * `<metric>_sum` takes the unit of `<metric>`): `ctx.registeredMetrics()` then lists them all. Elements it
+   * adds keep the plugin's place in the order of the transforms.
+   */
+  afterStart?(config: C, ctx: PluginStartContext): void | Promise<void>;
   stop?(): void | Promise<void>;
 }
 

@@ -19,8 +19,8 @@ export {
   type Transform,
 } from './element.js';
 export { Batch, F64, U64, LOCAL_MACHINE, type AttrValue, type Attributes, type PointView, type ResourceRef, type Timestamp, type ValueType } from './batch.js';
-export type { BatchBuilder } from './batch-builder.js';
+export { BatchBuilder } from './batch-builder.js';
 export type { MetricHandle, MetricInfo, Unit } from './metrics.js';
-export { unitDisplayName, unitUniqueName } from './units.js';
+export { prefixFactor, unitDisplayName, unitUniqueName } from './units.js';
 export { closest } from './suggest.js';
 export { parseDuration } from './duration.js';

@@ -65,6 +65,11 @@ export interface Source {
 /** A transform: gets each batch and returns the batch to forward (the same one, modified, or a new one). */
 export interface Transform {
   apply(batch: Batch): Batch | Promise<Batch>;
+  /**
+   * At shutdown, once every input has ended and every batch has been forwarded: the points the transform
+   * still holds (aggregation's windows not yet closed), forwarded last. Not called when it is restarted.
+   */
+  flush?(): Batch | undefined | Promise<Batch | undefined>;
   finish?(): void | Promise<void>;
 }
 

@@ -35,6 +35,22 @@ export const PREFIXES: Readonly<Record<string, string>> = Object.freeze({
   giga: 'G',
 });
 
+/** Prefixes: unique name → the factor to the base unit (`milli` → 1e-3). */
+const PREFIX_FACTORS: Readonly<Record<string, number>> = Object.freeze({
+  '': 1,
+  nano: 1e-9,
+  micro: 1e-6,
+  milli: 1e-3,
+  kilo: 1e3,
+  mega: 1e6,
+  giga: 1e9,
+});
+
+/** How many base units one unit of `prefix` is (`kilo`: 1000), or undefined for an unknown prefix. */
+export function prefixFactor(prefix: string): number | undefined {
+  return hasOwn(PREFIX_FACTORS, prefix) ? PREFIX_FACTORS[prefix] : undefined;
+}
+
 // Alumet's order: the first prefix that starts the text wins, even if the rest then fails to parse
 // (so `mega` is tried before `m`). U+00B5 (the keyboard micro sign) is ours: both look the same to users.
 const PARSE_ORDER: ReadonlyArray<readonly [string, string]> = [

@@ -16,6 +16,7 @@ export class TransformActor implements ElementActor {
   readonly #fanout: Fanout;
   #busy = false;
   #paused: boolean;
+  #flushed = false;
 
   constructor(spec: ElementSpec, module: TransformModule<unknown>, services: WorkerServices, fanout: Fanout) {
     this.#host = new ElementHost(spec, services, { create: module.create, end: (transform) => transform.finish?.(), ending: 'finishing' });
@@ -67,19 +68,40 @@ export class TransformActor implements ElementActor {
       while (this.#inbox.length > 0) {
         if (!this.#fanout.ready) await this.#fanout.whenReady();
         const { batch, ack } = this.#inbox.next()!;
-        const out = await this.#apply(batch);
-        this.#host.counters.add('points_out', out.length);
-        this.#host.counters.add('batches_out', 1);
-        if (this.#fanout.size > 0) this.#fanout.send(out);
+        this.#forward(await this.#apply(batch));
         ack();
       }
     } finally {
       this.#busy = false;
     }
     if (this.#inbox.mayFinish) {
+      await this.#flush();
       await this.#host.close();
       this.#inbox.drained();
     }
+  }
+
+  #forward(out: Batch): void {
+    this.#host.counters.add('points_out', out.length);
+    this.#host.counters.add('batches_out', 1);
+    if (this.#fanout.size > 0) this.#fanout.send(out);
+  }
+
+  /** Forwards what the transform still holds, once, before its links end (paused, it held it all the same). */
+  async #flush(): Promise<void> {
+    const transform = this.#host.instance;
+    if (this.#flushed || this.#host.failed || transform?.flush === undefined) return;
+    this.#flushed = true;
+    let held: Batch | undefined;
+    try {
+      held = await transform.flush();
+    } catch (e) {
+      this.#host.fail(e);
+      return;
+    }
+    if (held === undefined || held.length === 0) return;
+    if (!this.#fanout.ready) await this.#fanout.whenReady();
+    this.#forward(held);
   }
 
   async #apply(batch: Batch): Promise<Batch> {

@@ -72,12 +72,20 @@ export interface AgentProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
+export interface AgentProcessOptions {
+  cwd: string;
+  env?: NodeJS.ProcessEnv;
+  /** Run as this user (the test must run as root): for permission errors, which root never gets. */
+  user?: { uid: number; gid: number };
+}
+
 /** Starts `node dist/src/main.js ARGS` in `cwd` (JSON logs, no TTY). */
-export function startAgent(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): AgentProcess {
+export function startAgent(args: string[], opts: AgentProcessOptions): AgentProcess {
   const child = spawn(process.execPath, ['--enable-source-maps', MAIN_JS, ...args], {
     cwd: opts.cwd,
     env: { ...process.env, NO_PRETTY: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...opts.user,
   });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -100,7 +108,7 @@ export function startAgent(args: string[], opts: { cwd: string; env?: NodeJS.Pro
 }
 
 /** Runs the agent to completion and returns its exit code and output. */
-export async function runAgentToEnd(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeout?: number }): Promise<{ code: number; output: string }> {
+export async function runAgentToEnd(args: string[], opts: AgentProcessOptions & { timeout?: number }): Promise<{ code: number; output: string }> {
   const agent = startAgent(args, opts);
   const timer = setTimeout(() => agent.kill('SIGKILL'), opts.timeout ?? 60_000);
   const code = await agent.exited;

@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { stringify } from 'smol-toml';
 import { Agent } from '../../src/agent/agent.js';
 import { loadConfig } from '../../src/agent/config/loader.js';
-import { definePlugin, t as schema, type AnyPlugin, type MetricSpec, type MetricSpecs } from '../../src/agent/plugin-api.js';
+import { definePlugin, isDerived, t as schema, type AnyPlugin, type DerivedMetricSpec, type MetricSpec, type MetricSpecs } from '../../src/agent/plugin-api.js';
 import type { ControlAction, ElementSummary } from '../../src/control/control-target.js';
 import { U64, type AttrValue, type ResourceRef, type Timestamp } from '../../src/protocol/batch.js';
 import { parseUnit, unitEquals, unitUniqueName } from '../../src/protocol/units.js';
@@ -180,32 +180,40 @@ function describePoints(points: RecordedPoint[]): string {
   return `${points.length} points${last.length > 0 ? `, the last: ${last.join('; ')}` : ''}`;
 }
 
-/** `<placeholder>` in a declared name or attribute key stands for one or more of a-z, 0-9 and _. */
+/** `<placeholder>` in a declared name or attribute key stands for one or more of a-z, 0-9 and _ (captured). */
 export function declaredPattern(name: string): RegExp {
   const parts = name.split(/<[^>]*>/).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  return new RegExp(`^${parts.join('[a-z0-9_]+')}$`);
+  return new RegExp(`^${parts.join('([a-z0-9_]+)')}$`);
 }
 
 /** The declaration of metric `name` among `specs`: its own entry, else the family whose pattern it matches. */
-export function declarationOf(specs: MetricSpecs, name: string): MetricSpec | undefined {
-  if (Object.hasOwn(specs, name)) return specs[name];
+export function declarationOf(specs: MetricSpecs, name: string): { key: string; spec: MetricSpec | DerivedMetricSpec } | undefined {
+  if (Object.hasOwn(specs, name)) return { key: name, spec: specs[name]! };
   const family = Object.keys(specs).find((key) => key.includes('<') && declaredPattern(key).test(name));
-  return family === undefined ? undefined : specs[family];
+  return family === undefined ? undefined : { key: family, spec: specs[family]! };
 }
 
 function checkDeclarations(agent: Agent, plugins: readonly AnyPlugin[], points: RecordedPoint[]): void {
-  const declarationFor = (name: string): { spec: MetricSpec; family: boolean } => {
+  const declarationFor = (name: string): { key: string; spec: MetricSpec | DerivedMetricSpec } => {
+    // A plugin's own name first: a family whose names come from the config (energy-attribution's
+    // `<formula>`) would match the metrics of the plugins it reads too.
+    for (const p of plugins) if (Object.hasOwn(p.metrics ?? {}, name)) return { key: name, spec: p.metrics![name]! };
     for (const p of plugins) {
-      const specs = p.metrics ?? {};
-      const spec = declarationOf(specs, name);
-      if (spec !== undefined) return { spec, family: !Object.hasOwn(specs, name) };
+      const found = declarationOf(p.metrics ?? {}, name);
+      if (found !== undefined) return found;
     }
     assert.fail(`metric ${name} is registered but no plugin declares it in its metrics (${plugins.map((p) => p.name).join(', ')})`);
   };
   for (const m of agent.registry.all()) {
-    const { spec, family } = declarationFor(m.name);
+    const { key, spec } = declarationFor(m.name);
+    if (isDerived(spec)) {
+      // `<metric>_sum` has the unit and type of the metric its placeholder names.
+      const input = agent.registry.byName(declaredPattern(key).exec(m.name)![1]!);
+      assert.ok(input !== undefined && input.type === m.type && unitEquals(input.unit, m.unit), `${m.name}: registered with the unit and type of the metric it comes from`);
+      continue;
+    }
     // A family's type may follow the config (synthetic's value_type); its unit may not.
-    if (!family) assert.equal(m.type === U64 ? 'u64' : 'f64', spec.type, `${m.name}: registered type`);
+    if (key === m.name) assert.equal(m.type === U64 ? 'u64' : 'f64', spec.type, `${m.name}: registered type`);
     const unit = typeof spec.unit === 'string' ? parseUnit(spec.unit) : spec.unit;
     assert.ok(unitEquals(m.unit, unit), `${m.name}: registered in ${unitUniqueName(m.unit)}, declared in ${unitUniqueName(unit)}`);
   }

@@ -36,7 +36,12 @@ export function generateDefaultConfig(plugins: readonly AnyPlugin[], enabledName
   lines.push('');
   for (const plugin of chosen) {
     const table: Record<string, unknown> = {};
-    if (enabledNames === undefined && !isEnabledByDefault(plugin)) table['enabled'] = false;
+    const disabled = enabledNames === undefined && !isEnabledByDefault(plugin);
+    if (disabled) {
+      table['enabled'] = false;
+      const note = plugin.disabledNote?.();
+      if (note !== undefined) lines.push(...note.split('\n').map((line) => `# ${line}`));
+    }
     Object.assign(table, plugin.config.defaultValue() as Record<string, unknown>);
     lines.push(escapeEnv(stringify({ plugins: { [plugin.name]: table } }).trimEnd()), '');
   }

@@ -91,14 +91,22 @@ export function selectPlugins(
   const out: PluginSelection['plugins'] = [];
   for (const name of ordered.filter((n) => enabled.has(n))) {
     const plugin = byName.get(name)!;
-    const path = `plugins.${name}`;
-    const before = problems.list.length;
-    const config: unknown = plugin.config.parse(tables.get(name) ?? {}, path, new PluginProblems(problems, path, false));
-    // A key the schema rejected was replaced by its default; cross-key checks on that would only confuse.
-    if (problems.list.length === before) plugin.check?.(config, new PluginProblems(problems, path, true));
-    out.push({ plugin, config });
+    out.push({ plugin, config: pluginConfig(plugin, tables.get(name) ?? {}, problems) });
   }
   return { plugins: out, disabled: ordered.filter((n) => !enabled.has(n)) };
+}
+
+/**
+ * One plugin's `[plugins.NAME]` table (without `enabled`) checked against its schema, then by its own checks;
+ * problems are filed under the table's path. The config is the table merged over the defaults.
+ */
+export function pluginConfig(plugin: AnyPlugin, table: unknown, problems: Problems): unknown {
+  const path = `plugins.${plugin.name}`;
+  const before = problems.list.length;
+  const config: unknown = plugin.config.parse(table, path, new PluginProblems(problems, path, false));
+  // A key the schema rejected was replaced by its default; cross-key checks on that would only confuse.
+  if (problems.list.length === before) plugin.check?.(config, new PluginProblems(problems, path, true));
+  return config;
 }
 
 /**

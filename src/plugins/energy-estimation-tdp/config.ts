@@ -12,10 +12,6 @@ export const tdpSchema = t.table({
   nb_vcpu: t.float(1.0, { min: 0 }),
   /** Logical CPUs of the host. */
   nb_cpu: t.float(1.0, { min: 0 }),
-  /** The CPU-time metric to read. */
-  cpu_usage: t.string('kernel_cpu_time', { nonEmpty: true }),
-  /** Alumet's manual factor to microseconds; ours derives the factor from the input's unit, so it is ignored. */
-  cpu_time_conversion_factor: t.optional(t.float(1000)),
 });
 
 /** `[plugins.energy-estimation-tdp]` with its defaults filled in. */

@@ -9,6 +9,7 @@ import { BatchBuilder } from '../../protocol/batch-builder.js';
 import type { ElementContext } from '../../protocol/element.js';
 import type { MetricHandle, MetricInfo } from '../../protocol/metrics.js';
 import { Problems } from '../../agent/config/schema.js';
+import { pluginConfig } from '../../agent/config/plugin-selection.js';
 import { unitUniqueName } from '../../protocol/units.js';
 import { fakeProc } from '../../../test/helpers/fake-proc.js';
 import { startPlugin } from '../../../test/helpers/plugin-harness.js';
@@ -139,30 +140,24 @@ test('secondsPer knows every time prefix and refuses other units', () => {
 // ---------------------------------------------------------------------------------------------------------
 // plugin definition
 
-class Prefixed extends Problems {
-  readonly #target: Problems;
-  constructor(target: Problems) {
-    super();
-    this.#target = target;
-  }
-  override add(path: string, message: string): void {
-    this.#target.add(path ? `plugins.energy-estimation-tdp.${path}` : 'plugins.energy-estimation-tdp', message);
-  }
-}
-
 function parse(input: unknown) {
   const problems = new Problems();
-  const config = tdp.config.parse(input, 'plugins.energy-estimation-tdp', problems);
-  if (problems.empty) tdp.check?.(config, new Prefixed(problems));
+  const config = pluginConfig(tdp, input, problems);
   return { config, problems: problems.list };
 }
 
-test('the default config is Alumet’s and passes check; Alumet’s newer keys are accepted', () => {
+test('the keys and defaults are those of the Rust plugin, and pass check', () => {
   const { config, problems } = parse({});
   assert.deepEqual(problems, []);
-  assert.deepEqual(config, { poll_interval: '5s', tdp: 100, nb_vcpu: 1, nb_cpu: 1, cpu_usage: 'kernel_cpu_time' });
-  const alumet = { poll_interval: '1s', tdp: 65, nb_vcpu: 4, nb_cpu: 16, cpu_usage: 'kernel_cpu_time', cpu_time_conversion_factor: 1000 };
-  assert.deepEqual(parse(alumet).problems, []);
+  assert.deepEqual(config, { poll_interval: '5s', tdp: 100, nb_vcpu: 1, nb_cpu: 1 });
+  assert.deepEqual(parse({ poll_interval: '1s', tdp: 65, nb_vcpu: 4, nb_cpu: 16 }).problems, []);
+});
+
+test('keys the Rust plugin no longer has are unknown keys that list the valid ones', () => {
+  // cpu_usage_per_pod: releases 0.9.0 to 0.9.3; cpu_usage and cpu_time_conversion_factor: between releases.
+  for (const key of ['cpu_usage_per_pod', 'cpu_usage', 'cpu_time_conversion_factor']) {
+    assert.deepEqual(parse({ [key]: 'x' }).problems, [`plugins.energy-estimation-tdp.${key}: unknown key (valid keys: poll_interval, tdp, nb_vcpu, nb_cpu)`]);
+  }
 });
 
 test('config problems name the key and what is valid', () => {
@@ -184,7 +179,7 @@ test('start registers estimated_consumed_energy in J and adds the transform, whi
   const proc = fakeProc(t, 'normal');
   const kernelOnly = { root: proc.root, kernel: { poll_interval: '1h' }, memory: { enabled: false }, network: { enabled: false }, processes: { enabled: false } };
   const run = await startPlugin(t, tdp, {
-    config: { tdp: 65, nb_vcpu: 4, nb_cpu: 16, cpu_time_conversion_factor: 1000 },
+    config: { tdp: 65, nb_vcpu: 4, nb_cpu: 16 },
     with: [{ plugin: procfs, config: kernelOnly }],
   });
   const energy = run.agent.registry.byName('estimated_consumed_energy');
@@ -194,9 +189,7 @@ test('start registers estimated_consumed_energy in J and adds the transform, whi
     run.elements().filter((e) => e.kind === 'transform').map((e) => e.name),
     ['transform/energy-estimation-tdp/transform'],
   );
-  const warnings = run.logs.filter((l) => l.level === 40).map((l) => l.msg);
-  assert.equal(warnings.length, 1);
-  assert.match(warnings[0]!, /cpu_time_conversion_factor is ignored: the factor comes from the unit of kernel_cpu_time/);
+  assert.deepEqual(run.logs.filter((l) => l.level >= 40).map((l) => l.msg), []);
 
   // The first poll is procfs' baseline; the second gives the CPU time deltas, and with them the energy.
   await run.waitForElement('source/procfs/kernel', 'the first poll', (e) => e.counters['polls'] === 1 && e.counters['points_out']! > 0);

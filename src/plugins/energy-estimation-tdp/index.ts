@@ -19,14 +19,8 @@ export default definePlugin<TdpConfig>({
   },
 
   start(config, ctx) {
-    if (config.cpu_time_conversion_factor !== undefined) {
-      ctx.log.warn(
-        { cpu_time_conversion_factor: config.cpu_time_conversion_factor },
-        `plugins.energy-estimation-tdp.cpu_time_conversion_factor is ignored: the factor comes from the unit of ${config.cpu_usage}`,
-      );
-    }
     const element: TdpTransformConfig = {
-      input: config.cpu_usage,
+      input: 'kernel_cpu_time',
       output: ctx.metric('estimated_consumed_energy', TDP_METRICS.estimated_consumed_energy),
       wattsPerCpuSecond: (config.tdp * config.nb_vcpu) / config.nb_cpu,
     };

@@ -1,30 +1,18 @@
 // The energy-estimation-tdp transform: for every point of the CPU-time metric it adds an
 // estimated_consumed_energy point in joules. Runs in a worker thread.
 
-import { defineTransform, type Batch, type MetricHandle, type Unit } from '../../protocol/element-api.js';
-import type { TdpConfig } from './config.js';
-
+import { defineTransform, prefixFactor, type Batch, type MetricHandle, type Unit } from '../../protocol/element-api.js';
 export interface TdpTransformConfig {
-  /** Name of the CPU-time metric read (Alumet's `cpu_usage`, `kernel_cpu_time` by default). */
-  input: TdpConfig['cpu_usage'];
+  /** Name of the CPU-time metric read: `kernel_cpu_time`, as in Alumet. */
+  input: string;
   output: MetricHandle;
   /** Watts per CPU-second of the input: tdp × nb_vcpu / nb_cpu. */
   wattsPerCpuSecond: number;
 }
 
-const PREFIX_FACTOR: Readonly<Record<string, number>> = {
-  '': 1,
-  nano: 1e-9,
-  micro: 1e-6,
-  milli: 1e-3,
-  kilo: 1e3,
-  mega: 1e6,
-  giga: 1e9,
-};
-
 /** Seconds per unit of a time metric, or undefined when the unit is not a time. */
 export function secondsPer(unit: Unit): number | undefined {
-  return unit.base === 's' ? PREFIX_FACTOR[unit.prefix] : undefined;
+  return unit.base === 's' ? prefixFactor(unit.prefix) : undefined;
 }
 
 const UNKNOWN = 0;

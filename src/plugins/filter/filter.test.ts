@@ -8,7 +8,7 @@ import { F64, U64, type Batch } from '../../protocol/batch.js';
 import { BatchBuilder } from '../../protocol/batch-builder.js';
 import type { ElementContext } from '../../protocol/element.js';
 import type { MetricHandle, MetricInfo } from '../../protocol/metrics.js';
-import { Problems } from '../../agent/config/schema.js';
+import { configProblems } from '../../../test/helpers/plugin-config.js';
 import { startPlugin, type RecordedPoint } from '../../../test/helpers/plugin-harness.js';
 import synthetic from '../synthetic/index.js';
 import filter from './index.js';
@@ -50,24 +50,7 @@ function batchOf(ids: number[]): Batch {
 
 const idsOf = (b: Batch) => [...b.points()].map((p) => p.metric);
 
-/** Files check() problems under plugins.filter, as the config loader does. */
-class Prefixed extends Problems {
-  readonly #target: Problems;
-  constructor(target: Problems) {
-    super();
-    this.#target = target;
-  }
-  override add(path: string, message: string): void {
-    this.#target.add(path ? `plugins.filter.${path}` : 'plugins.filter', message);
-  }
-}
-
-function check(input: unknown): string[] {
-  const problems = new Problems();
-  const config = filter.config.parse(input, 'plugins.filter', problems);
-  if (problems.empty) filter.check?.(config, new Prefixed(problems));
-  return problems.list;
-}
+const check = (input: unknown): string[] => configProblems(filter, input);
 
 test('config: exactly one of include and exclude', () => {
   const cases: Array<[unknown, RegExp | null]> = [

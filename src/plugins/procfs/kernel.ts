@@ -3,8 +3,9 @@
 
 import { join } from 'node:path';
 import { LOCAL_MACHINE, defineSource, type Attributes, type MetricHandle, type ResourceRef } from '../../protocol/element-api.js';
-import { CPU_STATES, ProcParseError, U64_MAX, counterDiff, parseStat, type CpuTicks, type KernelStats } from './parse.js';
-import { ProcFile } from './proc-file.js';
+import { CPU_STATES, ProcParseError, parseStat, type CpuTicks, type KernelStats } from './parse.js';
+import { U64_MAX, counterDiff } from '../shared/counter-diff.js';
+import { KernelFile } from '../shared/kernel-file.js';
 
 export interface KernelSourceConfig {
   /** The procfs mount (`/proc`, or a fake tree in tests). */
@@ -26,7 +27,7 @@ const EMITTED_STATES = CPU_STATES.map((_, k) => k).filter((k) => k !== IOWAIT);
 const STATE_ATTRS: readonly Attributes[] = CPU_STATES.map((s) => Object.freeze([Object.freeze(['cpu_state', s] as const)]));
 
 export default defineSource<KernelSourceConfig>((config, ctx) => {
-  const file = new ProcFile(join(config.root, 'stat'), (cause) =>
+  const file = new KernelFile(join(config.root, 'stat'), (cause) =>
     ctx.log.warn({ path: join(config.root, 'stat'), err: cause.message }, 'positional read failed; reopening the file on every poll from now on'),
   );
   const hz = BigInt(config.userHz);

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { defineSource, type MetricHandle } from '../../protocol/element-api.js';
 import { ProcParseError, parseMeminfo } from './parse.js';
-import { ProcFile } from './proc-file.js';
+import { KernelFile } from '../shared/kernel-file.js';
 
 export interface MemorySourceConfig {
   root: string;
@@ -12,7 +12,7 @@ export interface MemorySourceConfig {
 }
 
 export default defineSource<MemorySourceConfig>((config, ctx) => {
-  const file = new ProcFile(join(config.root, 'meminfo'), (cause) =>
+  const file = new KernelFile(join(config.root, 'meminfo'), (cause) =>
     ctx.log.warn({ path: join(config.root, 'meminfo'), err: cause.message }, 'positional read failed; reopening the file on every poll from now on'),
   );
   const warned = new Set<string>();

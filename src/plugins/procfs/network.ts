@@ -3,8 +3,9 @@
 
 import { join } from 'node:path';
 import { defineSource, type Attributes, type MetricHandle } from '../../protocol/element-api.js';
-import { ProcParseError, counterDiff, parseNetDev, type InterfaceStats } from './parse.js';
-import { ProcFile } from './proc-file.js';
+import { ProcParseError, parseNetDev, type InterfaceStats } from './parse.js';
+import { counterDiff } from '../shared/counter-diff.js';
+import { KernelFile } from '../shared/kernel-file.js';
 
 export interface NetworkSourceConfig {
   root: string;
@@ -24,7 +25,7 @@ const ZERO: InterfaceStats = Object.freeze({
 });
 
 export default defineSource<NetworkSourceConfig>((config, ctx) => {
-  const file = new ProcFile(join(config.root, 'net', 'dev'), (cause) =>
+  const file = new KernelFile(join(config.root, 'net', 'dev'), (cause) =>
     ctx.log.warn({ path: join(config.root, 'net', 'dev'), err: cause.message }, 'positional read failed; reopening the file on every poll from now on'),
   );
   const { bytes, packets, drops, errors } = config.metrics;

@@ -1,20 +1,11 @@
-// Pure parsers for /proc/stat, /proc/meminfo and /proc/net/dev, and the counter arithmetic shared by the
-// procfs sources. No I/O here, so every rule can be tested on strings. Runs in the source workers (and in
-// the main thread for config checks).
+// Pure parsers for /proc/stat, /proc/meminfo and /proc/net/dev. No I/O here, so every rule can be tested on
+// strings. Runs in the source workers (and in the main thread for config checks).
+
+import { U64_MAX } from '../shared/counter-diff.js';
 
 /** Thrown when a /proc file does not have the shape the kernel documents; the caller adds the path. */
 export class ProcParseError extends Error {
   override readonly name = 'ProcParseError';
-}
-
-export const U64_MAX = 0xffff_ffff_ffff_ffffn;
-
-/**
- * Difference between two readings of a monotonic counter, as Alumet's CounterDiff: when the new reading is
- * below the old one the counter is taken to have wrapped at `max`.
- */
-export function counterDiff(prev: bigint, now: bigint, max: bigint = U64_MAX): bigint {
-  return now >= prev ? now - prev : max - prev + now + 1n;
 }
 
 function u64(word: string, where: () => string): bigint {

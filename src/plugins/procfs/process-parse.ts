@@ -1,7 +1,8 @@
 // Pure parsers for the per-process files of procfs (/proc/<pid>/stat, statm, smaps_rollup) and for the
 // cpulist of /sys/devices/system/cpu/online. No I/O. Runs in the process watcher and the pid-N sources.
 
-import { ProcParseError, U64_MAX } from './parse.js';
+import { ProcParseError } from './parse.js';
+import { U64_MAX } from '../shared/counter-diff.js';
 
 function u64(word: string | undefined, what: string): bigint {
   if (word === undefined) throw new ProcParseError(`${what}: missing`);

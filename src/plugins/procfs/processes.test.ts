@@ -15,7 +15,7 @@ import { Problems } from '../../agent/config/schema.js';
 import { fakeContext } from '../../../test/helpers/element-context.js';
 import { common, fakeProcesses as fakeProc, tempDir } from '../../../test/helpers/fake-processes.js';
 import { startPlugin, type RecordedPoint } from '../../../test/helpers/plugin-harness.js';
-import { userHz } from './clock-ticks.js';
+import { userHz } from '../../agent/clock-ticks.js';
 import { processesSchema } from './config.js';
 import procfs from './index.js';
 import type { ProcessSourceConfig } from './process.js';

@@ -1,13 +1,12 @@
-// Tests of procfs' pure parsers (/proc/stat, /proc/meminfo, /proc/net/dev, counter arithmetic) on text and
-// testdata/, and of ProcFile, the kept-open reader the sources use.
+// Tests of procfs' pure parsers (/proc/stat, /proc/meminfo, /proc/net/dev) on text and testdata/.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROCFS_TESTDATA as TESTDATA, fakeProc } from '../../../test/helpers/fake-proc.js';
-import { ProcFile } from './proc-file.js';
-import { ProcParseError, U64_MAX, counterDiff, parseMeminfo, parseNetDev, parseStat, snakeCase } from './parse.js';
+import { PROCFS_TESTDATA as TESTDATA } from '../../../test/helpers/fake-proc.js';
+import { ProcParseError, parseMeminfo, parseNetDev, parseStat, snakeCase } from './parse.js';
+import { U64_MAX } from '../shared/counter-diff.js';
 
 const testdata = (...parts: string[]) => readFileSync(join(TESTDATA, ...parts), 'latin1');
 
@@ -34,18 +33,6 @@ test('meminfo keys become Alumet metric names', () => {
     ['DirectMap2M', 'direct_map2m'],
   ];
   for (const [key, name] of cases) assert.equal(snakeCase(key), name, key);
-});
-
-test('counterDiff subtracts, and treats a smaller reading as a wrap at 2^64', () => {
-  const cases: Array<[bigint, bigint, bigint]> = [
-    [10n, 25n, 15n],
-    [7n, 7n, 0n],
-    [U64_MAX - 5n, 4n, 10n],
-    [U64_MAX, 0n, 1n],
-    [4294967295n, 4294967305n, 10n],
-  ];
-  for (const [prev, now, diff] of cases) assert.equal(counterDiff(prev, now), diff, `${prev} → ${now}`);
-  assert.equal(counterDiff(250n, 5n, 255n), 11n);
 });
 
 test('parseStat reads the cpu lines, counters and gauges of a normal /proc/stat', () => {
@@ -148,53 +135,4 @@ test('malformed /proc/net/dev text is refused with the line', () => {
     [head + '  eth0: 1 2 3 4 5 6 7 8 z 10 11 12 13 14 15 16\n', /unsigned integer, got "z"/],
   ];
   for (const [text, message] of cases) assert.throws(() => parseNetDev(text), (e: Error) => e instanceof ProcParseError && message.test(e.message), text);
-});
-
-// ---------------------------------------------------------------------------------------------------------
-// ProcFile
-
-test('a file that refuses positional reads is reopened and read from its start on every poll (kernel 6.14, alumet#336)', (t) => {
-  const proc = fakeProc(t, 'normal');
-  const path = join(proc.root, 'stat');
-  const calls: Array<number | null> = [];
-  // As on the broken kernels: any read at an explicit offset fails with ESPIPE; plain reads work.
-  const brokenRead = ((fd: number, buf: NodeJS.ArrayBufferView, offset: number, length: number, position: number | null) => {
-    calls.push(position);
-    if (position !== null) throw Object.assign(new Error('ESPIPE: invalid seek, read'), { code: 'ESPIPE' });
-    return readSync(fd, buf, offset, length, null);
-  }) as typeof readSync;
-  const fallbacks: string[] = [];
-  const file = new ProcFile(path, (e) => fallbacks.push(e.message), brokenRead);
-  t.after(() => file.close());
-  assert.equal(file.read(), testdata('normal', 't0', 'stat'));
-  assert.deepEqual(fallbacks, ['ESPIPE: invalid seek, read']);
-  writeFileSync(path, testdata('normal', 't1', 'stat'));
-  calls.length = 0;
-  assert.equal(file.read(), testdata('normal', 't1', 'stat'));
-  assert.equal(file.read(), testdata('normal', 't1', 'stat'));
-  assert.ok(calls.length > 0 && calls.every((p) => p === null), `positions read: ${calls.join(',')}`);
-  assert.equal(fallbacks.length, 1);
-  // A vanished file is still reported clearly in this mode.
-  unlinkSync(path);
-  assert.throws(() => file.read(), /stat does not exist/);
-});
-
-
-test('ProcFile reads at offset 0 through one descriptor while the file stays in place', (t) => {
-  const proc = fakeProc(t, 'normal');
-  const path = join(proc.root, 'stat');
-  const positions: Array<number | null> = [];
-  const spy = ((fd: number, buf: NodeJS.ArrayBufferView, offset: number, length: number, position: number | null) => {
-    positions.push(position);
-    return readSync(fd, buf, offset, length, position);
-  }) as typeof readSync;
-  const file = new ProcFile(path, undefined, spy);
-  t.after(() => file.close());
-  for (const snapshot of ['t0', 't1', 't0']) {
-    writeFileSync(path, testdata('normal', snapshot, 'stat'));
-    positions.length = 0;
-    assert.equal(file.read(), testdata('normal', snapshot, 'stat'));
-    assert.equal(positions[0], 0);
-    assert.ok(positions.every((p) => p !== null));
-  }
 });

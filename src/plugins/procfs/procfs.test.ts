@@ -14,7 +14,7 @@ import { U64 } from '../../protocol/batch.js';
 import { parseUnit, unitEquals, unitUniqueName } from '../../protocol/units.js';
 import { fakeProc } from '../../../test/helpers/fake-proc.js';
 import { startPlugin, type PluginRun, type RecordedPoint } from '../../../test/helpers/plugin-harness.js';
-import { userHz } from './clock-ticks.js';
+import { userHz } from '../../agent/clock-ticks.js';
 import { DEFAULT_MEMINFO_METRICS } from './config.js';
 import procfs from './index.js';
 

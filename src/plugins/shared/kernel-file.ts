@@ -1,5 +1,6 @@
-// A /proc file kept open and read again from offset 0 on every poll, into one reused buffer. Runs in the
-// procfs source workers. Opening the file once matters at high poll rates: a read is two syscalls, not four.
+// A kernel file (/proc, /sys) kept open and read again from offset 0 on every poll, into one reused buffer.
+// Runs in source workers (procfs' system sources, rapl). Opening the file once matters at high poll rates: a
+// read is two syscalls, not four.
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
@@ -12,7 +13,7 @@ function describeOpenError(path: string, e: unknown): Error {
   return new Error(`${path}: cannot open: ${(e as Error).message}`);
 }
 
-export class ProcFile {
+export class KernelFile {
   readonly path: string;
   #fd: number;
   #buf: Buffer = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
