@@ -10,7 +10,7 @@ import type { MetricHandle, MetricInfo } from '../src/protocol/metrics.js';
 import { parseUnit } from '../src/protocol/units.js';
 import csvOutput, { type CsvOutputConfig } from '../src/plugins/csv/output.js';
 import { CsvFormatter } from '../src/plugins/csv/format-rows.js';
-import { ByteSink } from '../src/plugins/csv/byte-sink.js';
+import { ByteSink } from '../src/plugins/shared/byte-sink.js';
 import { fakeContext } from '../test/helpers/element-context.js';
 import { log, rmrf, round, tempDir, type Scenario } from './util.js';
 

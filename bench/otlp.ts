@@ -5,12 +5,8 @@
 // same receiver with the same client library (grpc-js, fetch): what the transport alone allows; and the
 // encoding alone (RequestEncoder in this thread), which is what each point costs before any transport.
 
-import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { Client, Metadata, credentials } from '@grpc/grpc-js';
-import { sendControlLine } from '../src/control/client.js';
 import { F64 } from '../src/protocol/batch.js';
 import type { MetricInfo } from '../src/protocol/metrics.js';
 import { RequestEncoder } from '../src/plugins/opentelemetry/encode.js';
@@ -18,7 +14,8 @@ import { EXPORT_METHOD, grpcTarget } from '../src/plugins/opentelemetry/grpc-exp
 import { PLUGIN_VERSION } from '../src/plugins/opentelemetry/version.js';
 import { buildTemplate } from '../src/plugins/synthetic/source.js';
 import { startOtlpReceiver, type OtlpProtocol } from '../test/helpers/otlp-receiver.js';
-import { MAIN_JS, log, rmrf, round, sleep, tempDir, waitUntil, type Row, type Scenario } from './util.js';
+import { acceptedPerSecond, startAgent } from './push-agent.js';
+import { log, rmrf, round, tempDir, type Row, type Scenario } from './util.js';
 
 const ROUND_S = Number(process.env['BENCH_ROUND_MS'] ?? 10_000) / 1000;
 const METRICS = 100;
@@ -33,27 +30,16 @@ const SOURCE = { poll_interval: '10ms', points_per_poll: 2000, metrics: METRICS,
 type Cleanups = Array<() => unknown>;
 
 async function agentPointsPerS(dir: string, protocol: OtlpProtocol, collectorHost: string, cleanups: Cleanups): Promise<number> {
-  const config =
+  const agent = startAgent(
+    dir,
     `[plugins.synthetic]\n${Object.entries(SOURCE).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join('\n')}\n` +
-    `[plugins.opentelemetry]\ncollector_host = "${collectorHost}"\nprotocol = "${protocol}"\nmax_points_per_write = ${POINTS_PER_WRITE}\n` +
-    `[plugins.socket-control]\nsocket_path = "ctl.sock"\n`;
-  writeFileSync(join(dir, 'c.toml'), config);
-  const child = spawn(process.execPath, [MAIN_JS, '--config', 'c.toml', '--log-level', 'warn'], { cwd: dir, env: { ...process.env, NO_PRETTY: '1' }, stdio: ['ignore', 'ignore', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  cleanups.push(async () => {
-    child.kill('SIGKILL');
-    await exited;
-  });
-  const written = async (): Promise<number> => {
-    const reply = await sendControlLine(join(dir, 'ctl.sock'), 'status output --json', 10_000);
-    const line = reply.lines.find((l) => l.startsWith('{'));
-    return line === undefined ? 0 : (JSON.parse(line) as { counters: { points_out: number } }).counters.points_out;
-  };
-  await waitUntil(async () => (await written().catch(() => 0)) > 0, `the first accepted ${protocol} export`, 60_000);
-  const w0 = await written();
-  const t0 = performance.now();
-  await sleep(ROUND_S * 1000);
-  return ((await written()) - w0) / ((performance.now() - t0) / 1000);
+      `[plugins.opentelemetry]\ncollector_host = "${collectorHost}"\nprotocol = "${protocol}"\nmax_points_per_write = ${POINTS_PER_WRITE}\n` +
+      `[plugins.socket-control]\nsocket_path = "ctl.sock"\n`,
+  );
+  cleanups.push(() => agent.stop());
+  const rate = await acceptedPerSecond(dir, ROUND_S, `${protocol} export`);
+  await agent.stop();
+  return rate;
 }
 
 /** A request of the shape the agent sends: POINTS_PER_WRITE synthetic points with their timestamps, encoded once. */

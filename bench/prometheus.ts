@@ -5,36 +5,15 @@
 //   synthetic source producing more than that; baseline: plain HTTP POSTs of one such request body, as fast
 //   as Prometheus takes them.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { Gauge, Registry } from 'prom-client';
-import { sendControlLine } from '../src/control/client.js';
 import { freePort, startPrometheus } from '../test/helpers/prometheus.js';
-import { MAIN_JS, log, percentile, rmrf, round, sleep, tempDir, waitUntil, type Scenario } from './util.js';
+import { acceptedPerSecond, startAgent } from './push-agent.js';
+import { log, percentile, rmrf, round, tempDir, waitUntil, type Scenario } from './util.js';
 
 const SERIES = 10_000;
 const SCRAPES = 200;
 const WRITE_SECONDS = Number(process.env['BENCH_ROUND_MS'] ?? 10_000) / 1000;
-
-interface Agent {
-  readonly child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-function startAgent(dir: string, config: string): Agent {
-  writeFileSync(join(dir, 'c.toml'), config);
-  const child = spawn(process.execPath, [MAIN_JS, '--config', 'c.toml', '--log-level', 'warn'], { cwd: dir, env: { ...process.env, NO_PRETTY: '1' }, stdio: ['ignore', 'ignore', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    child,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 /** Milliseconds of each of `n` sequential calls of `f`. */
 async function timings(n: number, f: () => Promise<unknown>): Promise<number[]> {
@@ -80,7 +59,6 @@ async function remoteWrite(dir: string): Promise<{ agentPerS: number; postPerS: 
   const t = { after: (fn: () => unknown) => void cleanups.push(fn) } as unknown as TestContext;
   try {
     const prom = await startPrometheus(t, { remoteWriteReceiver: true });
-    const socket = join(dir, 'ctl.sock');
     const agent = startAgent(
       dir,
       `[plugins.synthetic]\npoll_interval = "10ms"\npoints_per_poll = 2000\nmetrics = 100\n` +
@@ -88,16 +66,7 @@ async function remoteWrite(dir: string): Promise<{ agentPerS: number; postPerS: 
         `[plugins.socket-control]\nsocket_path = "ctl.sock"\n`,
     );
     cleanups.push(() => agent.stop());
-    const written = async (): Promise<number> => {
-      const reply = await sendControlLine(socket, 'status output --json', 10_000);
-      const line = reply.lines.find((l) => l.startsWith('{'));
-      return line === undefined ? 0 : (JSON.parse(line) as { counters: { points_out: number } }).counters.points_out;
-    };
-    await waitUntil(async () => (await written().catch(() => 0)) > 0, 'the first accepted remote write', 60_000);
-    const w0 = await written();
-    const t0 = performance.now();
-    await sleep(WRITE_SECONDS * 1000);
-    const agentPerS = ((await written()) - w0) / ((performance.now() - t0) / 1000);
+    const agentPerS = await acceptedPerSecond(dir, WRITE_SECONDS, 'remote write');
     await agent.stop();
 
     // Bodies of the same shape (100 series × 20 samples, as max_samples_per_send = 2000 makes them), built

@@ -16,6 +16,9 @@ import { createLogger, type Logger } from './protocol/logging.js';
 import { sendControlLine, ControlUnavailable } from './control/client.js';
 import { shellExpansionWarning } from './control/shell-expansion.js';
 import { PLUGINS } from './plugins/index.js';
+import { plotCsv } from './plot/plot-command.js';
+import { CsvFileError } from './plot/alumet-rows.js';
+import { FilterError } from './plot/selection.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -68,6 +71,7 @@ async function runAgent(cmd: CliCommand, log: Logger, pretty: boolean): Promise<
         process.stderr.write(formatReport(report));
         if (cmd.type === 'exec' && cmd.report !== undefined && !writeReport(cmd.report, report, log)) return 1;
       }
+      if (cmd.type === 'exec' && cmd.plot !== undefined) await plotRun(loaded, cmd.plot, log);
       return outcome.exitCode;
     }
     await stopped;
@@ -94,6 +98,22 @@ function writeReport(file: string, report: ExecReport, log: Logger): boolean {
   } catch (e) {
     log.error(`could not write the report to ${file}: ${(e as Error).message}`);
     return false;
+  }
+}
+
+/** `exec --plot`: the plot of the CSV the run has just written; a failed plot is logged, the child's code stands. */
+async function plotRun(loaded: LoadedConfig, output: string, log: Logger): Promise<void> {
+  const csv = (loaded.plugins.find((p) => p.plugin.name === 'csv')?.config as { output_path?: string } | undefined)?.output_path;
+  if (csv === undefined) {
+    log.error('exec --plot: the csv plugin is not enabled, so the run wrote no CSV to plot');
+    return;
+  }
+  try {
+    const summary = await plotCsv({ csv, output, rate: false, metrics: [], attributes: [] });
+    log.info(`plot of ${csv} written to ${output} (${summary.panels} panels, ${summary.series} series)`);
+  } catch (e) {
+    if (!(e instanceof CsvFileError)) throw e;
+    log.error(`exec --plot: ${e.message}`);
   }
 }
 
@@ -141,6 +161,11 @@ async function main(argv: string[]): Promise<number> {
       for (const line of reply.lines) process.stdout.write(`${line}\n`);
       return reply.status === 'ok' ? 0 : 1;
     }
+    case 'plot': {
+      const summary = await plotCsv(cmd.request);
+      process.stderr.write(`${cmd.request.output}: ${summary.panels} panel(s), ${summary.series} series, ${summary.points} points${summary.badRows > 0 ? `, ${summary.badRows} bad rows skipped` : ''}\n`);
+      return 0;
+    }
     case 'run':
     case 'exec':
     case 'watch':
@@ -163,7 +188,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     // The user's mistakes and the agent's refusals: one line (the usage hint on a second), never a stack.
-    if (e instanceof UsageError || e instanceof ControlUnavailable || e instanceof ConfigError || e instanceof StartupError || e instanceof ChildError) {
+    if (e instanceof UsageError || e instanceof ControlUnavailable || e instanceof ConfigError || e instanceof StartupError || e instanceof ChildError || e instanceof CsvFileError || e instanceof FilterError) {
       process.stderr.write(`error: ${e.message}\n${e instanceof UsageError ? `${e.hint}\n` : ''}`);
       process.exit(e.exitCode);
     }

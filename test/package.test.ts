@@ -179,10 +179,12 @@ test('npm pack ships the built agent without tests; the tarball installs and run
     'protobufjs',
     'smol-toml',
     'snappyjs',
+    'uplot',
   ]);
-  // Dev only: the build tools; prom-client, the baseline of `npm run bench -- prometheus`; and the OTLP decoder
-  // generated from the official definitions, which the opentelemetry tests' receiver reads requests with.
-  assert.deepEqual(Object.keys(PKG.devDependencies).sort(), ['@types/node', 'otlp-transformer-pbjs', 'prom-client', 'typescript']);
+  // Dev only: the build tools; prom-client (the baseline of `npm run bench -- prometheus`); puppeteer-core
+  // (the plot tests drive Debian's chromium with it); and the OTLP decoder generated from the official
+  // definitions, which the opentelemetry tests' receiver reads requests with.
+  assert.deepEqual(Object.keys(PKG.devDependencies).sort(), ['@types/node', 'otlp-transformer-pbjs', 'prom-client', 'puppeteer-core', 'typescript']);
   assert.equal(PKG.engines['node'], '>=20');
 
   // npm install -g into a temporary prefix (dependencies from the npm cache or the registry).

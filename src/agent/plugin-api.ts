@@ -105,6 +105,12 @@ export interface PluginDefinition<C> {
    */
   readonly enabledByDefault?: boolean;
   /**
+   * Keys of `[plugins.NAME]` that a generated config writes with another value than their default, each
+   * with why, written as a comment above the key: a default kept so that configs written for the Rust agent
+   * read the same, but which a new config should not have (influxdb's `attributes_as`).
+   */
+  readonly generatedValues?: Readonly<Record<string, { readonly value: unknown; readonly why: string }>>;
+  /**
    * Why a generated config disables the plugin, written as a comment above its table. Called when the
    * config is generated, so it may say what it found on the machine (rapl: whether it has RAPL).
    */

@@ -12,6 +12,7 @@ import energyEstimationTdp from './energy-estimation-tdp/index.js';
 import energyAttribution from './energy-attribution/index.js';
 import prometheusExporter from './prometheus-exporter/index.js';
 import prometheusRemoteWrite from './prometheus-remote-write/index.js';
+import influxdb from './influxdb/index.js';
 import openTelemetry from './opentelemetry/index.js';
 import rapl from './rapl/index.js';
 import energyToCarbon from './energy-to-carbon/index.js';
@@ -28,6 +29,7 @@ export const PLUGINS: readonly AnyPlugin[] = [
   energyAttribution,
   prometheusExporter,
   prometheusRemoteWrite,
+  influxdb,
   openTelemetry,
   rapl,
   energyToCarbon,

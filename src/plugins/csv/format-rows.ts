@@ -2,8 +2,9 @@
 // output (worker thread), the tests and the benchmark all drive the same code.
 
 import { U64, unitDisplayName, unitUniqueName, type Attributes, type Batch, type Log, type MetricInfo } from '../../protocol/element-api.js';
-import { ByteSink } from './byte-sink.js';
+import { ByteSink } from '../shared/byte-sink.js';
 import { formatAttrValue, formatF64, formatTimestamp, formatU64Words } from '../shared/rust-format.js';
+import { FIXED_COLUMNS, LATE_COLUMN } from '../shared/alumet-csv.js';
 
 export interface CsvFormatOptions {
   /** Cell separator: one character. */
@@ -13,9 +14,6 @@ export interface CsvFormatOptions {
   appendUnitToMetricName: boolean;
   useUnitDisplayName: boolean;
 }
-
-export const FIXED_COLUMNS = ['metric', 'timestamp', 'value', 'resource_kind', 'resource_id', 'consumer_kind', 'consumer_id'] as const;
-export const LATE_COLUMN = '__late_attributes';
 
 const EMPTY = new Uint8Array(0);
 

@@ -3,7 +3,7 @@
 
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { defineOutput, type Batch, type ElementContext, type Output } from '../../protocol/element-api.js';
-import { ByteSink } from './byte-sink.js';
+import { ByteSink } from '../shared/byte-sink.js';
 import type { CsvConfig } from './config.js';
 import { CsvFormatter } from './format-rows.js';
 

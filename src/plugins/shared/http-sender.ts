@@ -8,10 +8,13 @@
 // cost. Worker thread (or any thread).
 //
 // Authentication (basic or bearer, each from the config or from a file read before every request, so a
-// rotated secret is picked up), the caller's headers, the timeout of each attempt and the User-Agent live
-// here too, so every push output configures them alike.
+// rotated secret is picked up), the caller's headers, gzip of the body, the timeout of each attempt and the
+// User-Agent live here too, so every push output configures them alike. `probe` makes the same request once
+// and only says what the server answered: an output's start-up check.
 
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { Log } from '../../protocol/element-api.js';
 import { SendAttempts, type RetryLater, type SenderStats } from './send-attempts.js';
 
@@ -23,6 +26,8 @@ export interface HttpSenderOptions {
   /** Protocol headers and the user's, sent with every request. */
   readonly headers: Readonly<Record<string, string>>;
   readonly userAgent: string;
+  /** Compress each body with gzip (`Content-Encoding: gzip`), in the thread pool of libuv. */
+  readonly gzip?: boolean;
   /** Limit of one attempt (connect, send, answer), ms. */
   readonly timeoutMs: number;
   /** First wait after a failed attempt, doubled after each one up to `maxBackoffMs`. */
@@ -55,6 +60,10 @@ export function isRetryable(status: number): boolean {
 }
 
 const MAX_MESSAGE = 512;
+const gzipAsync = promisify(gzip);
+
+/** What one request came to, before the sender decides what it means. */
+type Answer = { readonly ok: true; readonly body: Uint8Array } | { readonly ok: false; readonly status: number; readonly message: string; readonly retryAfter: string | null } | { readonly ok: false; readonly error: string };
 
 export class HttpSender {
   readonly #o: HttpSenderOptions;
@@ -75,33 +84,53 @@ export class HttpSender {
     this.#closing.abort();
   }
 
+  /**
+   * Makes one request with `body` and says what the server answered, without counting, logging or backoff:
+   * undefined when it accepted it, else the status and message (`HTTP 401: unauthorized`) or why no answer
+   * came (`ECONNREFUSED (…)`). Never rejects.
+   */
+  async probe(body: Uint8Array): Promise<string | undefined> {
+    const answer = await this.#request(body);
+    return answer.ok ? undefined : describeAnswer(answer);
+  }
+
   /** Makes one attempt at POSTing `body`; never rejects. */
   async send(body: Uint8Array): Promise<SendOutcome> {
-    let failure: string;
+    const answer = await this.#request(body);
+    if (answer.ok) {
+      this.#attempts.accepted();
+      return { accepted: true, response: answer.body };
+    }
+    const failure = describeAnswer(answer);
     let retryAfter = 0;
+    if ('status' in answer) {
+      if (!(this.#o.retryable ?? isRetryable)(answer.status)) {
+        this.#attempts.refused(failure);
+        return { accepted: false, status: answer.status, message: answer.message };
+      }
+      retryAfter = retryAfterMs(answer.retryAfter, this.#o.maxBackoffMs * 6);
+    }
+    return this.#attempts.retry(failure, retryAfter);
+  }
+
+  async #request(body: Uint8Array): Promise<Answer> {
     try {
+      const headers = this.#headers();
+      if (this.#o.gzip === true) {
+        body = await gzipAsync(body);
+        headers['Content-Encoding'] = 'gzip';
+      }
       const res = await fetch(this.#o.url, {
         method: this.#o.method ?? 'POST',
-        headers: this.#headers(),
+        headers,
         body,
         signal: AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#o.timeoutMs)]),
       });
-      if (res.ok) {
-        const response = new Uint8Array(await res.arrayBuffer());
-        this.#attempts.accepted();
-        return { accepted: true, response };
-      }
-      const text = await readMessage(res, this.#o.errorMessage);
-      failure = `HTTP ${res.status}${text ? `: ${text}` : ''}`;
-      if (!(this.#o.retryable ?? isRetryable)(res.status)) {
-        this.#attempts.refused(failure);
-        return { accepted: false, status: res.status, message: text };
-      }
-      retryAfter = retryAfterMs(res.headers.get('retry-after'), this.#o.maxBackoffMs * 6);
+      if (res.ok) return { ok: true, body: new Uint8Array(await res.arrayBuffer()) };
+      return { ok: false, status: res.status, message: await readMessage(res, this.#o.errorMessage), retryAfter: res.headers.get('retry-after') };
     } catch (e) {
-      failure = this.#closing.signal.aborted ? 'sender closed' : describeFetchError(e, this.#o.timeoutMs);
+      return { ok: false, error: this.#closing.signal.aborted ? 'sender closed' : describeFetchError(e, this.#o.timeoutMs) };
     }
-    return this.#attempts.retry(failure, retryAfter);
   }
 
   #headers(): Record<string, string> {
@@ -119,6 +148,11 @@ export class HttpSender {
 /** A file holding a secret: its content without the trailing line break. */
 function readSecret(path: string): string {
   return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+}
+
+function describeAnswer(answer: Exclude<Answer, { ok: true }>): string {
+  if ('error' in answer) return answer.error;
+  return `HTTP ${answer.status}${answer.message ? `: ${answer.message}` : ''}`;
 }
 
 async function readMessage(res: Response, decode?: HttpSenderOptions['errorMessage']): Promise<string> {
@@ -143,5 +177,6 @@ function describeFetchError(e: unknown, timeoutMs: number): string {
   if (err.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
   const cause = err.cause;
   if (cause?.code !== undefined) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
-  return err.message ?? String(e);
+  // fetch's own refusals (a port browsers block, say) come as a cause with a message and no code.
+  return cause?.message ?? err.message ?? String(e);
 }
