@@ -75,6 +75,8 @@ export interface PluginStartContext {
   registeredMetrics(): RegisteredMetric[];
   /** A managed source in its own worker, polled on `trigger`. `config` is structured-cloned to the worker. */
   source(name: string, module: URL, config: unknown, trigger: SourceTrigger): void;
+  /** An autonomous source in its own worker: it produces when it likes (a server receiving points), unpolled. */
+  autonomousSource(name: string, module: URL, config: unknown): void;
   transform(name: string, module: URL, config: unknown): void;
   output(name: string, module: URL, config: unknown): void;
   /**
