@@ -9,7 +9,7 @@ import { Batch, F64, U64, type AttrValue, type Attributes, type PointView, type 
 import { BatchBuilder } from '../../protocol/batch-builder.js';
 import { encodeMeasurements, encodedAttribute } from '../relay-client/encode-measurements.js';
 import { MeasurementDecoder } from '../relay-server/decode-measurements.js';
-import { FrameReader } from '../relay-server/frame-reader.js';
+import { FrameReader } from './relay-frames.js';
 import { DecodeError } from './postcard.js';
 import {
   Variant,

@@ -1,9 +1,9 @@
 // Splits a connection's byte stream into message bodies: a 4-byte big-endian length, then that many bytes.
 // A header that announces more than MAX_BODY_BYTES is refused at once, before its body is waited for. Worker
-// thread (the relay-server's connections).
+// thread (the relay-server's connections, the relay-client's answer to its Greet).
 
-import { DecodeError } from '../shared/postcard.js';
-import { HEADER_BYTES, MAX_BODY_BYTES } from '../shared/relay-messages.js';
+import { DecodeError } from './postcard.js';
+import { HEADER_BYTES, MAX_BODY_BYTES } from './relay-messages.js';
 
 export class FrameReader {
   #chunks: Buffer[] = [];
