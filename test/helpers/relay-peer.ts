@@ -11,6 +11,7 @@ import { FrameReader } from '../../src/plugins/shared/relay-frames.js';
 import {
   Variant,
   encodeGreet,
+  encodeGreetResponse,
   encodeRegisterMetrics,
   readGreet,
   readGreetResponse,
@@ -56,6 +57,8 @@ export class RelayPeer {
   #frames = new FrameReader();
   /** A body that could not be decoded (the peer then stops decoding). */
   error: Error | undefined;
+  /** Called with each message as it is decoded (a server answering Greets, say). */
+  onMessage: ((m: RelayMessage) => void) | undefined;
 
   constructor(socket: Socket) {
     this.socket = socket;
@@ -65,7 +68,11 @@ export class RelayPeer {
       if (this.error !== undefined) return;
       this.#frames.push(chunk);
       try {
-        for (let body = this.#frames.next(); body !== undefined; body = this.#frames.next()) this.messages.push(decodeMessage(body));
+        for (let body = this.#frames.next(); body !== undefined; body = this.#frames.next()) {
+          const m = decodeMessage(body);
+          this.messages.push(m);
+          this.onMessage?.(m);
+        }
       } catch (e) {
         this.error = e as Error;
       }
@@ -100,6 +107,14 @@ export class RelayPeer {
     if (answer.type !== 'greet-response') throw new Error(`answered with ${answer.type}`);
     return answer.answer;
   }
+}
+
+/** Makes `peer` answer every Greet as a server of protocol `protocolVersion` would (accepting version 2 only). */
+export function answerGreets(peer: RelayPeer, protocolVersion = 2): void {
+  peer.onMessage = (m) => {
+    if (m.type !== 'greet') return;
+    void peer.send(encodeGreetResponse('', { accept: m.greet.protocolVersion === protocolVersion, serverAlumetCoreVersion: '0.9.5', serverRelayPluginVersion: '0.6.0', protocolVersion }));
+  };
 }
 
 export function greetMessage(name: string, protocolVersion = 2): Buffer {
