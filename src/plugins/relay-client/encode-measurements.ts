@@ -45,9 +45,7 @@ export function encodeMeasurements(sender: string, batch: Batch, extraAttribute:
   const w = startMessage(sender, Variant.SendMeasurements);
   w.reserve(n * 48);
   w.varint(n);
-  const strings: Array<Buffer | undefined> = new Array(batch.strings.length);
-  const str = (index: number): Buffer => (strings[index] ??= encodedStr(batch.strings[index]!));
-  const attrSets: Array<{ count: number; pairs: Buffer } | undefined> = new Array(batch.attrSets.length + 1);
+  const tails = new PointTails(batch);
   const words = batch.valueWords;
   for (let i = 0; i < n; i++) {
     const metric = batch.metric[i]!;
@@ -62,18 +60,72 @@ export function encodeMeasurements(sender: string, batch: Batch, extraAttribute:
       // The f64's own bits, so that a NaN payload crosses unchanged.
       w.f64Words(words[2 * i]!, words[2 * i + 1]!);
     }
-    w.raw(str(batch.resKind[i]!));
-    w.raw(str(batch.resId[i]!));
-    w.raw(str(batch.consKind[i]!));
-    w.raw(str(batch.consId[i]!));
-    const set = batch.attrs[i]!;
-    const attrs = (attrSets[set] ??= encodeAttrSet(set === 0 ? [] : batch.attrSets[set - 1]!));
     const extra = extraAttribute(metric);
-    w.varint(attrs.count + (extra === undefined ? 0 : 1));
-    w.raw(attrs.pairs);
-    if (extra !== undefined) w.raw(extra);
+    if (extra === undefined) w.raw(tails.of(i));
+    else {
+      // A custom unit's attribute goes after the point's own: the count and the pairs, written apart.
+      w.raw(tails.strings(i));
+      const attrs = tails.attributes(batch.attrs[i]!);
+      w.varint(attrs.count + 1);
+      w.raw(attrs.pairs);
+      w.raw(extra);
+    }
   }
   return finishMessage(w);
+}
+
+/**
+ * The bytes that follow a point's value — resource kind and id, consumer kind and id, attributes — encoded
+ * once per batch for each series (points of one attribute set and the same four strings), not per point.
+ */
+class PointTails {
+  readonly #batch: Batch;
+  readonly #strings: Array<Buffer | undefined>;
+  readonly #attrSets: Array<{ count: number; pairs: Buffer } | undefined>;
+  /** The last tail built for each attribute set, with the four string indexes it was built for. */
+  readonly #tails: Array<{ rk: number; ri: number; ck: number; ci: number; bytes: Buffer } | undefined>;
+
+  constructor(batch: Batch) {
+    this.#batch = batch;
+    this.#strings = new Array(batch.strings.length);
+    this.#attrSets = new Array(batch.attrSets.length + 1);
+    this.#tails = new Array(batch.attrSets.length + 1);
+  }
+
+  /** The whole tail of point `i`. */
+  of(i: number): Buffer {
+    const b = this.#batch;
+    const set = b.attrs[i]!;
+    const rk = b.resKind[i]!;
+    const ri = b.resId[i]!;
+    const ck = b.consKind[i]!;
+    const ci = b.consId[i]!;
+    const tail = this.#tails[set];
+    if (tail !== undefined && tail.rk === rk && tail.ri === ri && tail.ck === ck && tail.ci === ci) return tail.bytes;
+    const attrs = this.attributes(set);
+    const w = new PostcardWriter(64 + attrs.pairs.length);
+    w.raw(this.strings(i));
+    w.varint(attrs.count);
+    w.raw(attrs.pairs);
+    const bytes = Buffer.from(w.bytes());
+    this.#tails[set] = { rk, ri, ck, ci, bytes };
+    return bytes;
+  }
+
+  /** The four strings of point `i`. */
+  strings(i: number): Buffer {
+    const b = this.#batch;
+    return Buffer.concat([this.#str(b.resKind[i]!), this.#str(b.resId[i]!), this.#str(b.consKind[i]!), this.#str(b.consId[i]!)]);
+  }
+
+  /** The attribute pairs of attribute set `set` (0: none), and how many. */
+  attributes(set: number): { count: number; pairs: Buffer } {
+    return (this.#attrSets[set] ??= encodeAttrSet(set === 0 ? [] : this.#batch.attrSets[set - 1]!));
+  }
+
+  #str(index: number): Buffer {
+    return (this.#strings[index] ??= encodedStr(this.#batch.strings[index]!));
+  }
 }
 
 function encodeAttrSet(attrs: ReadonlyArray<readonly [string, AttrValue]>): { count: number; pairs: Buffer } {

@@ -110,9 +110,14 @@ export class PostcardWriter {
 
   /** Bytes written as they are (an encoded string or value kept from before). */
   raw(bytes: Uint8Array): void {
-    this.reserve(bytes.length);
-    this.#buf.set(bytes, this.length);
-    this.length += bytes.length;
+    const n = bytes.length;
+    this.reserve(n);
+    // A loop beats TypedArray.set for the few bytes of a string or an id, which are most of what is copied.
+    if (n <= 32) {
+      const buf = this.#buf;
+      for (let i = 0, at = this.length; i < n; i++, at++) buf[at] = bytes[i]!;
+    } else this.#buf.set(bytes, this.length);
+    this.length += n;
   }
 }
 
@@ -161,6 +166,11 @@ export class PostcardReader {
 
   /** A varint u32 (postcard refuses more than 5 bytes or a value over 2^32-1). */
   u32(what: string): number {
+    const first = this.buf[this.offset]!;
+    if (first < 0x80 && this.offset < this.end) {
+      this.offset++;
+      return first;
+    }
     let v = 0;
     for (let i = 0, mul = 1; i < 5; i++, mul *= 128) {
       const b = this.u8(what);
@@ -198,6 +208,11 @@ export class PostcardReader {
 
   /** A varint u64 as a number: exact below 2^53, the nearest double above. */
   u64Number(what: string): number {
+    const first = this.buf[this.offset]!;
+    if (first < 0x80 && this.offset < this.end) {
+      this.offset++;
+      return first;
+    }
     this.varintWords(what);
     return this.hi * TWO_32 + this.lo;
   }
