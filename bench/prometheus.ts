@@ -18,12 +18,12 @@ const SERIES = 10_000;
 const SCRAPES = 200;
 const WRITE_SECONDS = Number(process.env['BENCH_ROUND_MS'] ?? 10_000) / 1000;
 
-interface Agent {
+export interface Agent {
   readonly child: ChildProcess;
   stop(): Promise<void>;
 }
 
-function startAgent(dir: string, config: string): Agent {
+export function startAgent(dir: string, config: string): Agent {
   writeFileSync(join(dir, 'c.toml'), config);
   const child = spawn(process.execPath, [MAIN_JS, '--config', 'c.toml', '--log-level', 'warn'], { cwd: dir, env: { ...process.env, NO_PRETTY: '1' }, stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -51,9 +51,17 @@ export class PostcardWriter {
     this.reserve(10);
     const buf = this.#buf;
     let n = this.length;
-    while (v >= 0x80) {
-      buf[n++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
+    if (v <= 0xffffffff) {
+      // 32-bit operations for what fits them (ids, lengths, nanoseconds, seconds until 2106).
+      while (v > 0x7f) {
+        buf[n++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+    } else {
+      while (v >= 0x80) {
+        buf[n++] = (v % 0x80) | 0x80;
+        v = Math.floor(v / 0x80);
+      }
     }
     buf[n++] = v;
     this.length = n;
@@ -112,7 +120,7 @@ export class PostcardWriter {
   raw(bytes: Uint8Array): void {
     const n = bytes.length;
     this.reserve(n);
-    // A loop beats TypedArray.set for the few bytes of a string or an id, which are most of what is copied.
+    // A loop beats TypedArray.set for the few bytes of a string or an id.
     if (n <= 32) {
       const buf = this.#buf;
       for (let i = 0, at = this.length; i < n; i++, at++) buf[at] = bytes[i]!;
