@@ -132,6 +132,13 @@ export class MeasurementDecoder {
   /** The tail of the point of metric `clientId` the reader is at (found again by its bytes, decoded on first sight). */
   #tail(r: PostcardReader, sender: string, clientId: number): Tail {
     const start = r.offset;
+    const buf = r.buf;
+    const last = this.#lastTails[clientId];
+    // Bytes equal to a tail's read as that tail: no need to find where they end first.
+    if (last !== undefined && start + last.bytes.length <= r.end && sameBytes(last.bytes, buf, start, start + last.bytes.length)) {
+      r.offset = start + last.bytes.length;
+      return last.tail;
+    }
     r.strRange(TAIL_STRINGS[0]);
     r.strRange(TAIL_STRINGS[1]);
     r.strRange(TAIL_STRINGS[2]);
@@ -142,9 +149,6 @@ export class MeasurementDecoder {
       skipTypedValue(r);
     }
     const end = r.offset;
-    const buf = r.buf;
-    const last = this.#lastTails[clientId];
-    if (last !== undefined && sameBytes(last.bytes, buf, start, end)) return last.tail;
     let tail = this.#tails.get(buf, start, end);
     if (tail === undefined) {
       r.offset = start;
