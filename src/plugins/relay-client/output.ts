@@ -46,10 +46,13 @@ class RelayOutput implements Output {
   }
 
   async write(batch: Batch): Promise<void | WriteOutcome> {
+    // A metric this output does not know could not be registered: its points are refused, the rest sent.
+    const unknown = this.#unknownMetricPoints(batch);
+    const sendable = unknown === 0 ? batch : batch.filter((i) => this.#ctx.metrics.has(batch.metric[i]!));
     try {
       const link = await this.#connected();
-      await this.#registerNewMetrics(link, batch);
-      for (const message of this.#messagesOf(batch)) await link.write(message);
+      await this.#registerNewMetrics(link, sendable);
+      if (sendable.length > 0) for (const message of this.#messagesOf(sendable)) await link.write(message);
     } catch (e) {
       this.#link?.close();
       this.#link = undefined;
@@ -57,6 +60,14 @@ class RelayOutput implements Output {
     }
     this.#messages++;
     this.#retry.succeeded(this.#config.relay_server);
+    return unknown === 0 ? undefined : { rejected: unknown };
+  }
+
+  #unknownMetricPoints(batch: Batch): number {
+    let unknown = 0;
+    for (let i = 0; i < batch.length; i++) if (!this.#ctx.metrics.has(batch.metric[i]!)) unknown++;
+    if (unknown > 0) this.#ctx.log.error(`${this.#ctx.name}: ${unknown} points of metrics this agent never registered cannot be sent; they are dropped (dropped_rejected)`);
+    return unknown;
   }
 
   close(): void {
@@ -83,9 +94,7 @@ class RelayOutput implements Output {
     for (let i = 0; i < batch.length; i++) {
       const id = batch.metric[i]!;
       if (this.#registered.has(id)) continue;
-      const info = this.#ctx.metrics.get(id);
-      if (info === undefined) throw new Error(`${this.#ctx.name}: a point of metric id ${id}, which this agent never registered`);
-      (fresh ??= []).push(info);
+      (fresh ??= []).push(this.#ctx.metrics.get(id)!);
       this.#registered.add(id);
     }
     if (fresh !== undefined) await this.#register(link, fresh);

@@ -94,6 +94,8 @@ export class RelayConnection {
   #greetTimer: NodeJS.Timeout | undefined;
   #points = 0;
   #droppedPoints = 0;
+  /** Metrics this client has registered so far (bounded, so that a client cannot grow the registry forever). */
+  #registrations = 0;
   #warnedLeftover = false;
 
   constructor(socket: Socket, options: ConnectionOptions, listenerPaused: boolean) {
@@ -239,6 +241,8 @@ export class RelayConnection {
   }
 
   async #register(sender: string, metrics: WireMetric[]): Promise<void> {
+    this.#registrations += metrics.length;
+    if (this.#registrations > MAX_METRIC_ID + 1) throw new ProtocolError(`registered more than ${MAX_METRIC_ID + 1} metrics on one connection`);
     const wanted: NewMetric[] = metrics.map((m) => {
       if (m.id > MAX_METRIC_ID) throw new ProtocolError(`metric ${JSON.stringify(m.name)} has the id ${m.id}, over ${MAX_METRIC_ID}`);
       return { name: m.name, type: m.valueType === 'F64' ? F64 : U64, unit: unitOf(m), description: 'remote metric via plugin_relay' };
