@@ -10,7 +10,7 @@ import type { MetricHandle, MetricInfo } from '../src/protocol/metrics.js';
 import { parseUnit } from '../src/protocol/units.js';
 import csvOutput, { type CsvOutputConfig } from '../src/plugins/csv/output.js';
 import { CsvFormatter } from '../src/plugins/csv/format-rows.js';
-import { ByteSink } from '../src/plugins/csv/byte-sink.js';
+import { ByteSink } from '../src/plugins/shared/byte-sink.js';
 import { fakeContext } from '../test/helpers/element-context.js';
 import { log, rmrf, round, tempDir, type Scenario } from './util.js';
 
@@ -33,6 +33,10 @@ const CONFIG: CsvOutputConfig = {
   use_unit_display_name: true,
   csv_delimiter: ';',
   csv_late_delimiter: ',',
+  // The defaults: rotation on (its row offsets are kept for every batch), a rotation every 100 MB.
+  max_file_size: '100MB',
+  max_files: 10,
+  compress_rotated: false,
 };
 
 /**
@@ -61,6 +65,7 @@ function makeBatches(): Batch[] {
 async function measureOutput(dir: string, batches: Batch[], round: number): Promise<number> {
   const path = join(dir, `out-${round}.csv`);
   const out = await csvOutput.create({ ...CONFIG, output_path: path }, fakeContext({ name: 'output/csv/csv', metrics: METRICS }));
+  await out.open?.();
   let rows = 0;
   const t0 = performance.now();
   let i = 0;

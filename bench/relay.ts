@@ -18,7 +18,7 @@ import { MeasurementDecoder } from '../src/plugins/relay-server/decode-measureme
 import { readMessageStart } from '../src/plugins/shared/relay-messages.js';
 import type { Batch } from '../src/protocol/batch.js';
 import { freePort } from '../test/helpers/prometheus.js';
-import { startAgent } from './prometheus.js';
+import { startAgent } from './push-agent.js';
 import { log, ownCpuMs, processCpuMs, rmrf, sleep, tempDir, waitUntil, type Scenario } from './util.js';
 
 const WINDOW_MS = Number(process.env['BENCH_ROUND_MS'] ?? 10_000);

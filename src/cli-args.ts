@@ -3,6 +3,7 @@
 
 import { closest } from './protocol/suggest.js';
 import { RUST_FLAGS, type RustFlag, type RustFlagName } from './agent/config/rust-compat.js';
+import type { PlotRequest } from './plot/plot-command.js';
 
 /**
  * Bad command-line usage (exit 2). `message` says what is wrong; `hint` is the usage line of the command
@@ -44,13 +45,20 @@ export interface GlobalOptions {
 
 export type CliCommand = { options: GlobalOptions } & (
   | { type: 'run' }
-  | { type: 'exec'; program: string; args: string[]; ignoreExitCode: boolean }
+  /**
+   * `report`: `--report FILE`, where the report of the child's run goes as JSON (it goes to stderr as text anyway);
+   * `plot`: where to write the plot of the run's CSV once the child has exited.
+   */
+  | { type: 'exec'; program: string; args: string[]; ignoreExitCode: boolean; report?: string; plot?: string }
   | { type: 'watch'; pid: number }
   | { type: 'config-regen' }
   | { type: 'config-validate' }
   | { type: 'plugins-list'; status: boolean }
   /** `socket` absent: main.ts takes `socket_path` of `[plugins.socket-control]` from the config. */
   | { type: 'control'; socket?: string; words: string[] }
+  | { type: 'plot'; request: PlotRequest }
+  /** `socket` absent: as for control. */
+  | { type: 'top'; socket?: string }
   | { type: 'help' }
   | { type: 'version' }
 );
@@ -61,9 +69,12 @@ Usage: alumet-agent [OPTIONS] [COMMAND]
 
 Commands:
   run                         Run the pipeline until shutdown, SIGINT or SIGTERM (the default)
-  exec [--ignore-exit-code] PROG [ARGS...]
+  exec [--ignore-exit-code] [--report FILE] [--plot OUT.html|OUT.svg] PROG [ARGS...]
                               Run PROG (no shell) and measure until it exits; exit with its code.
-                              Everything after PROG goes to PROG, dashes included
+                              Everything after PROG goes to PROG, dashes included. At the end, a
+                              report of PROG's process tree on stderr (time, CPU, memory, energy,
+                              carbon); --report FILE writes it as JSON too; --plot writes the plot
+                              of the run's CSV
   watch PID                   Measure until the running process PID exits
   config regen                Write the default config (of the --plugins, if given) to --config
   config validate             Check the config and every enabled plugin's keys; exit 1 on problems
@@ -74,6 +85,15 @@ Commands:
                               Quote patterns with a *, or the shell replaces it with file names.
                               Examples: control list | control status 'source/procfs/*' --json
                                         control control 'source/procfs/*' pause | control shutdown
+  plot FILE.csv [-o OUT.svg|OUT.html] [--metric NAME...] [--resource KIND[:ID]]
+       [--consumer KIND[:ID]] [--attribute KEY=VALUE...] [--since T] [--until T] [--rate]
+                              Plot an Alumet CSV: one panel per unit, a line per series. Without
+                              --metric, the most varying metrics. T is an RFC 3339 time or a
+                              duration after the first point (30s). --rate shows delta metrics
+                              per second. OUT defaults to FILE.html; .html is interactive
+  top [--socket PATH]         Live view of a running agent's elements (state, points/s, errors,
+                              backlog), refreshed every second; keys: p pause, r resume, t trigger,
+                              space mark, s sort, / filter, q quit
   help                        Show this help
 
 Options (before or after the command, but not after exec's PROG):
@@ -102,11 +122,13 @@ Options may also be written --option=VALUE.
 
 const USAGE: Record<string, string> = {
   run: 'alumet-agent [OPTIONS] run',
-  exec: 'alumet-agent [OPTIONS] exec [--ignore-exit-code] PROG [ARGS...]',
+  exec: 'alumet-agent [OPTIONS] exec [--ignore-exit-code] [--report FILE] [--plot OUT.html|OUT.svg] PROG [ARGS...]',
   watch: 'alumet-agent [OPTIONS] watch PID',
   config: 'alumet-agent [OPTIONS] config regen|validate',
   plugins: 'alumet-agent [OPTIONS] plugins list [--status]',
   control: 'alumet-agent [OPTIONS] control [--socket PATH] [--json] WORDS...',
+  plot: 'alumet-agent plot FILE.csv [-o OUT.svg|OUT.html] [--metric NAME...] [--resource KIND[:ID]] [--consumer KIND[:ID]] [--attribute KEY=VALUE...] [--since T] [--until T] [--rate]',
+  top: 'alumet-agent [OPTIONS] top [--socket PATH]',
   help: 'alumet-agent help',
 };
 const COMMANDS = Object.keys(USAGE);
@@ -119,8 +141,8 @@ function usage(command?: string): string {
 interface OptionSpec {
   /** Name of the value in messages; absent for a flag. */
   value?: string;
-  /** The only command the option belongs to (others are global). */
-  command?: string;
+  /** The commands the option belongs to (others are global). */
+  commands?: readonly string[];
 }
 
 const OPTIONS: Record<string, OptionSpec> = {
@@ -135,11 +157,22 @@ const OPTIONS: Record<string, OptionSpec> = {
   '-h': {},
   '--version': {},
   '-V': {},
-  '--ignore-exit-code': { command: 'exec' },
-  '--status': { command: 'plugins' },
-  '--socket': { value: 'PATH', command: 'control' },
+  '--ignore-exit-code': { commands: ['exec'] },
+  '--report': { value: 'FILE', commands: ['exec'] },
+  '--status': { commands: ['plugins'] },
+  '--socket': { value: 'PATH', commands: ['control', 'top'] },
   // Passed on to the agent: `alumet-agent control status --json`.
-  '--json': { command: 'control' },
+  '--json': { commands: ['control'] },
+  '--plot': { value: 'OUT.html', commands: ['exec'] },
+  '-o': { value: 'OUT.svg|OUT.html', commands: ['plot'] },
+  '--output': { value: 'OUT.svg|OUT.html', commands: ['plot'] },
+  '--metric': { value: 'NAME', commands: ['plot'] },
+  '--resource': { value: 'KIND[:ID]', commands: ['plot'] },
+  '--consumer': { value: 'KIND[:ID]', commands: ['plot'] },
+  '--attribute': { value: 'KEY=VALUE', commands: ['plot'] },
+  '--since': { value: 'T', commands: ['plot'] },
+  '--until': { value: 'T', commands: ['plot'] },
+  '--rate': { commands: ['plot'] },
 };
 
 /**
@@ -155,8 +188,15 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
   };
   const rustFlags = new Map<RustFlagName, RustFlag>();
   const positionals: string[] = [];
-  /** Command-specific options seen, to check once the command is known. */
-  const local = new Map<string, string | true>();
+  /** Command-specific options seen (every value, in order), to check once the command is known. */
+  const local = new Map<string, Array<string | true>>();
+  /** The value of a command option given once (the last one if repeated). */
+  const localValue = (name: string): string | undefined => {
+    const v = local.get(name)?.at(-1);
+    return typeof v === 'string' ? v : undefined;
+  };
+  /** Every value of a repeatable command option. */
+  const localValues = (name: string): string[] => (local.get(name) ?? []).filter((v): v is string => typeof v === 'string');
   let child: { program: string; args: string[] } | undefined;
 
   let i = 0;
@@ -246,7 +286,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
           const flag = name as RustFlagName;
           rustFlags.set(flag, { name: flag, value: rustValue(flag, flag, value!), from: flag });
         } else {
-          local.set(name, value ?? true);
+          local.set(name, [...(local.get(name) ?? []), value ?? true]);
         }
     }
   }
@@ -260,9 +300,12 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
 
   const command = positionals[0] ?? 'run';
   for (const name of local.keys()) {
-    const owner = OPTIONS[name]!.command!;
-    if (owner !== command) throw new UsageError(`option ${name} belongs to the ${owner} command, not to ${command}`, usage(owner));
+    const owners = OPTIONS[name]!.commands!;
+    if (!owners.includes(command)) throw new UsageError(`option ${name} belongs to the ${owners.join(' and ')} command${owners.length > 1 ? 's' : ''}, not to ${command}`, usage(owners[0]));
   }
+  const socket = localValue('--socket');
+  if (socket === '') throw new UsageError('option --socket needs a non-empty path', usage(command));
+  const socketOption = typeof socket === 'string' ? { socket } : {};
   const rest = positionals.slice(1);
   const noMore = (what: string, words: string[]): void => {
     if (words.length > 0) throw new UsageError(`${what} takes no further arguments, got ${words.map((w) => JSON.stringify(w)).join(' ')}`, usage(command));
@@ -272,9 +315,19 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     case 'run':
       noMore('run', rest);
       return { type: 'run', options };
-    case 'exec':
+    case 'exec': {
       if (child === undefined) throw new UsageError('exec needs a program to run', usage('exec'));
-      return { type: 'exec', options, ...child, ignoreExitCode: local.has('--ignore-exit-code') };
+      const report = localValue('--report');
+      if (report === '') throw new UsageError('option --report needs a non-empty path', usage('exec'));
+      return {
+        type: 'exec',
+        options,
+        ...child,
+        ignoreExitCode: local.has('--ignore-exit-code'),
+        ...(report !== undefined ? { report } : {}),
+        ...(local.has('--plot') ? { plot: plotOutput(localValue('--plot')!) } : {}),
+      };
+    }
     case 'watch': {
       if (rest.length === 0) throw new UsageError('watch needs the PID of the process to watch', usage('watch'));
       noMore('watch PID', rest.slice(1));
@@ -300,10 +353,23 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     }
     case 'control': {
       if (rest.length === 0) throw new UsageError('control needs a command to send to the agent, e.g. "list" or "status"', usage('control'));
-      const socket = local.get('--socket');
-      if (socket === '') throw new UsageError('option --socket needs a non-empty path', usage('control'));
       const words = local.has('--json') ? [...rest, '--json'] : rest;
-      return { type: 'control', options, words, ...(typeof socket === 'string' ? { socket } : {}) };
+      return { type: 'control', options, words, ...socketOption };
+    }
+    case 'top':
+      noMore('top', rest);
+      return { type: 'top', options, ...socketOption };
+    case 'plot': {
+      if (rest.length === 0) throw new UsageError('plot needs the CSV file to plot', usage('plot'));
+      noMore('plot FILE.csv', rest.slice(1));
+      const csv = rest[0]!;
+      const output = plotOutput(localValue('-o') ?? localValue('--output') ?? `${csv.replace(/\.csv$/i, '')}.html`);
+      const request: PlotRequest = { csv, output, rate: local.has('--rate'), metrics: localValues('--metric').flatMap((m) => m.split(',')).filter((m) => m !== ''), attributes: localValues('--attribute') };
+      for (const [option, key] of [['--resource', 'resource'], ['--consumer', 'consumer'], ['--since', 'since'], ['--until', 'until']] as const) {
+        const value = localValue(option);
+        if (value !== undefined) request[key] = value;
+      }
+      return { type: 'plot', options, request };
     }
     case 'help':
       if (rest.length > 1 || (rest.length === 1 && !COMMANDS.includes(rest[0]!))) {
@@ -325,6 +391,12 @@ function rustValue(name: RustFlagName, from: string, text: string): string | num
     const what = from === name ? `option ${name}` : `environment variable ${from} (for ${name})`;
     throw new UsageError(`${what}: ${(e as Error).message}`, usage());
   }
+}
+
+/** A plot's output path: its extension says the format. */
+function plotOutput(path: string): string {
+  if (!/\.(svg|html)$/i.test(path)) throw new UsageError(`the plot's output must end in .svg (static) or .html (interactive), got ${JSON.stringify(path)}`, usage('plot'));
+  return path;
 }
 
 function nonEmpty(name: string, value: string): string {

@@ -18,6 +18,8 @@ test('each command parses to its command object', () => {
     [['exec', '--ignore-exit-code', 'false'], { type: 'exec', program: 'false', args: [], ignoreExitCode: true }],
     [['exec', '--', 'ls', '-la'], { type: 'exec', program: 'ls', args: ['-la'], ignoreExitCode: false }],
     [['exec', '--', '--weird-prog'], { type: 'exec', program: '--weird-prog', args: [], ignoreExitCode: false }],
+    [['exec', '--report', 'r.json', 'true'], { type: 'exec', program: 'true', args: [], ignoreExitCode: false, report: 'r.json' }],
+    [['--report=r.json', 'exec', '--ignore-exit-code', 'true', '--report', 'x'], { type: 'exec', program: 'true', args: ['--report', 'x'], ignoreExitCode: true, report: 'r.json' }],
     [['watch', '1234'], { type: 'watch', pid: 1234 }],
     [['watch', '2147483647'], { type: 'watch', pid: 2147483647 }],
     [['config', 'regen'], { type: 'config-regen' }],
@@ -26,11 +28,19 @@ test('each command parses to its command object', () => {
     [['plugins', 'list', '--status'], { type: 'plugins-list', status: true }],
     [['plugins', '--status', 'list'], { type: 'plugins-list', status: true }],
     [['control', 'list'], { type: 'control', words: ['list'] }],
+    [['top'], { type: 'top' }],
+    [['top', '--socket', 'a.sock'], { type: 'top', socket: 'a.sock' }],
     [['control', '--socket', '/tmp/a.sock', 'control', 'source/*', 'pause'], { type: 'control', socket: '/tmp/a.sock', words: ['control', 'source/*', 'pause'] }],
     [['control', 'status', '--socket=s.sock'], { type: 'control', socket: 's.sock', words: ['status'] }],
     [['control', '--', '-odd-word'], { type: 'control', words: ['-odd-word'] }],
     [['control', 'status', '--json'], { type: 'control', words: ['status', '--json'] }],
     [['control', 'status', '--json', 'source/procfs/*'], { type: 'control', words: ['status', 'source/procfs/*', '--json'] }],
+    [['exec', '--plot', 'run.html', 'sleep', '1'], { type: 'exec', program: 'sleep', args: ['1'], ignoreExitCode: false, plot: 'run.html' }],
+    [['plot', 'out.csv'], { type: 'plot', request: { csv: 'out.csv', output: 'out.html', rate: false, metrics: [], attributes: [] } }],
+    [
+      ['plot', 'a.csv', '-o', 'a.svg', '--metric', 'x_W,y', '--metric=z', '--resource', 'cpu_core:1', '--consumer', 'process', '--attribute', 'k=v,w', '--attribute', 'n=1', '--since', '30s', '--until', '2025-04-25T15:00:00Z', '--rate'],
+      { type: 'plot', request: { csv: 'a.csv', output: 'a.svg', rate: true, metrics: ['x_W', 'y', 'z'], attributes: ['k=v,w', 'n=1'], resource: 'cpu_core:1', consumer: 'process', since: '30s', until: '2025-04-25T15:00:00Z' } },
+    ],
     [['help'], { type: 'help' }],
     [['help', 'exec'], { type: 'help' }],
     [['-h'], { type: 'help' }],
@@ -102,9 +112,16 @@ test('bad usage is a UsageError that says what is wrong, with a usage hint', () 
     [['--log-level', 'verbose'], /^option --log-level: unknown level "verbose" \(valid: trace, debug, info, warn, error, fatal, silent\)$/],
     [['--log-level', 'wrn'], /^option --log-level: unknown level "wrn"; did you mean warn\?/],
     [['--plugins', ' , '], /^option --plugins needs at least one plugin name/],
-    [['rnu'], /^unknown command "rnu"; did you mean run\? \(commands: run, exec, watch, config, plugins, control, help\)$/],
+    [['plot'], /^plot needs the CSV file to plot$/],
+    [['plot', 'a.csv', 'b.csv'], /^plot FILE\.csv takes no further arguments, got "b\.csv"$/],
+    [['plot', 'a.csv', '-o', 'a.png'], /^the plot's output must end in \.svg \(static\) or \.html \(interactive\), got "a\.png"$/],
+    [['run', '--metric', 'x'], /^option --metric belongs to the plot command, not to run$/],
+    [['rnu'], /^unknown command "rnu"; did you mean run\? \(commands: run, exec, watch, config, plugins, control, plot, top, help\)$/],
     [['run', 'extra'], /^run takes no further arguments, got "extra"$/],
-    [['exec'], /^exec needs a program to run$/, /exec \[--ignore-exit-code\] PROG/],
+    [['exec'], /^exec needs a program to run$/, /exec \[--ignore-exit-code\] \[--report FILE\] \[--plot OUT.html\|OUT.svg\] PROG/],
+    [['exec', '--report', 'true'], /^exec needs a program to run$/],
+    [['exec', '--report=', 'true'], /^option --report needs a non-empty path$/],
+    [['run', '--report', 'r.json'], /^option --report belongs to the exec command, not to run$/],
     [['exec', '--'], /^exec needs a program to run after "--"$/],
     [['watch'], /^watch needs the PID/, /watch PID/],
     [['watch', 'abc'], /^watch: PID must be an integer from 1 to 2147483647, got "abc"$/],
@@ -122,6 +139,9 @@ test('bad usage is a UsageError that says what is wrong, with a usage hint', () 
     [['--status', 'run'], /^option --status belongs to the plugins command, not to run$/, /plugins list \[--status\]/],
     [['run', '--ignore-exit-code'], /^option --ignore-exit-code belongs to the exec command, not to run$/],
     [['help', 'me', 'please'], /^help takes at most one command name/],
+    [['top', 'now'], /^top takes no further arguments/],
+    [['top', '--socket='], /^option --socket needs a non-empty path$/],
+    [['run', '--socket', 'a.sock'], /^option --socket belongs to the control and top commands, not to run$/],
   ];
   for (const [argv, message, hint] of cases) {
     assert.throws(
@@ -139,7 +159,7 @@ test('bad usage is a UsageError that says what is wrong, with a usage hint', () 
 });
 
 test('the help text lists every command and option', () => {
-  for (const word of ['run', 'exec', 'watch', 'config regen', 'config validate', 'plugins list', 'control', 'help',
+  for (const word of ['run', 'exec', 'watch', 'config regen', 'config validate', 'plugins list', 'control', 'top', 'help',
     '--config', 'ALUMET_CONFIG', '--no-default-config', '--config-override', '--plugins', '--output-file', '--log-level',
     '--ignore-exit-code', '--status', '--socket', '-h, --help', '-V, --version', '--max-update-interval', '--source-channel-size',
     '--normal-worker-threads', 'ALUMET_NORMAL_THREADS', '--priority-worker-threads', 'ALUMET_PRIORITY_THREADS', '--relay-out', '--relay-in']) {

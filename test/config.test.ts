@@ -489,6 +489,21 @@ test('the generated default config parses back to the same config', () => {
   for (const key of Object.keys(pipelineSchema.defaultValue())) assert.match(text, new RegExp(`# .+\\n${key} = `), key);
 });
 
+test('a key a plugin generates with another value than its default is written so, with why above it, and reads back', (tc) => {
+  const output = definePlugin({
+    name: 'push',
+    version: '0.1.0',
+    enabledByDefault: false,
+    config: t.table({ host: t.string('http://localhost'), mode: t.oneOf(['field', 'tag'], 'field') }),
+    generatedValues: { mode: { value: 'tag', why: 'the default loses points;\nkept for old configs' } },
+    start() {},
+  });
+  const text = generateDefaultConfig([csv, output]);
+  assert.match(text, /\[plugins\.push\]\nenabled = false\nhost = "http:\/\/localhost"\n# the default loses points;\n# kept for old configs\nmode = "tag"\n/);
+  const cfg = load(tc, generateDefaultConfig([csv, output], ['push']), { plugins: [csv, output] });
+  assert.deepEqual(configOf(cfg, 'push'), { host: 'http://localhost', mode: 'tag' });
+});
+
 test('with plugin names, the default config holds only those, all enabled', (t) => {
   const text = generateDefaultConfig(PLUGINS, ['filter', 'csv']);
   const doc = readBack(text) as { plugins: Record<string, unknown> };

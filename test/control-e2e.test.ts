@@ -500,7 +500,7 @@ test('status on the real agent: an aligned table for people, one JSON object per
   const [header, ...rest] = table.lines;
   assert.equal(
     header,
-    'element                  kind       state    period  thread  polls  points_in  points_out  batches_in  batches_out  missed_ticks  backlog_points  dropped_backlog  dropped_rejected  dropped_crash  retries  errors  restarts',
+    'element                  kind       state    period  thread  polls  points_in  points_out  batches_in  batches_out  missed_ticks  backlog_points  dropped_backlog  dropped_rejected  collapsed  dropped_crash  retries  errors  restarts',
   );
   assert.equal(rest.at(-1), 'ok 4 elements');
   const rows = rest.slice(0, -1);
@@ -527,7 +527,7 @@ test('status on the real agent: an aligned table for people, one JSON object per
   const entries = json.lines.slice(0, -1).map((l) => JSON.parse(l) as { name: string; kind: string; counters: Record<string, number> });
   assert.deepEqual(entries.map((e) => e.name), [KERNEL, MEMORY, FILTER, CSV_OUT]);
   assert.deepEqual(Object.keys(entries[1]!.counters), ['polls', 'points_out', 'batches_out', 'missed_ticks', 'errors', 'restarts']);
-  assert.deepEqual(Object.keys(entries[3]!.counters), ['points_in', 'points_out', 'batches_in', 'batches_out', 'backlog_points', 'dropped_backlog', 'dropped_rejected', 'dropped_crash', 'retries', 'errors', 'restarts']);
+  assert.deepEqual(Object.keys(entries[3]!.counters), ['points_in', 'points_out', 'batches_in', 'batches_out', 'backlog_points', 'dropped_backlog', 'dropped_rejected', 'collapsed', 'dropped_crash', 'retries', 'errors', 'restarts']);
 
   // Through the CLI, --json is passed on.
   const cli = await runAgentToEnd(['--config', 'c.toml', 'control', 'status', MEMORY, '--json'], { cwd: a.dir });

@@ -11,6 +11,8 @@
 //               and the two plugin-facing entry points: agent/plugin-api.ts (main thread) and
 //               protocol/element-api.ts (element modules in workers)
 //   plugins/index.ts   the list of plugins                            → each plugin's index.ts
+//   plot/       `alumet-agent plot`: reads a CSV, writes SVG or HTML → plot, protocol, and the CSV format's
+//               column names in plugins/shared/alumet-csv.ts (shared with the csv output that writes them)
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -68,6 +70,10 @@ export function violation(edge: Edge): string | undefined {
       return ['control', 'protocol'].includes(toArea) ? undefined : 'control/ reaches the agent only through the ControlTarget interface, and never workers or plugins';
     case 'agent':
       return ['agent', 'control', 'protocol'].includes(toArea) ? undefined : 'agent/ loads plugins and workers by reference (a list, a module URL), never by import';
+    case 'plot':
+      return ['plot', 'protocol'].includes(toArea) || to === 'plugins/shared/alumet-csv.ts'
+        ? undefined
+        : 'plot/ reads files: it knows protocol/ and the CSV format (plugins/shared/alumet-csv.ts), never the agent, workers or a plugin';
     case 'plugins': {
       if (from === 'plugins/index.ts') return /^plugins\/[^/]+\/index\.ts$/.test(to) || PLUGIN_ENTRY_POINTS.includes(to) ? undefined : 'plugins/index.ts lists plugin definitions only';
       const folder = from.split('/').slice(0, 2).join('/');
@@ -75,7 +81,7 @@ export function violation(edge: Edge): string | undefined {
       return `a plugin imports its own folder, plugins/shared/ and the plugin API (${PLUGIN_ENTRY_POINTS.join(', ')}) only`;
     }
     default:
-      return `${fromArea} is not a place of the layout (main.ts, cli-args.ts, agent, control, workers, protocol, plugins)`;
+      return `${fromArea} is not a place of the layout (main.ts, cli-args.ts, agent, control, workers, protocol, plugins, plot)`;
   }
 }
 
@@ -83,7 +89,7 @@ test('every import under src/ follows the layout', () => {
   const edges = sourceFiles().flatMap((file) => importsOf(file, readFileSync(join(SRC, file), 'utf8')));
   // A reader that found nothing would pass whatever the code does.
   assert.ok(edges.length > 200, `the imports were read (${edges.length})`);
-  for (const area of ['agent/', 'control/', 'workers/', 'protocol/', 'plugins/']) {
+  for (const area of ['agent/', 'control/', 'workers/', 'protocol/', 'plugins/', 'plot/']) {
     assert.ok(edges.some((e) => e.from.startsWith(area)), `imports of ${area} were read`);
   }
   const bad = edges.flatMap((e) => {
@@ -107,6 +113,8 @@ test('the layout rules reject the edges they exist to prevent', () => {
     ['protocol/element.ts', 'control/control-target.ts'],
     ['agent/agent.ts', 'workers/element-worker.ts'],
     ['agent/agent.ts', 'plugins/csv/index.ts'],
+    ['plot/plot-command.ts', 'agent/agent.ts'],
+    ['plot/alumet-rows.ts', 'plugins/csv/format-rows.ts'],
   ];
   for (const [from, to] of forbidden) assert.ok(violation({ from, to, line: 1 }) !== undefined, `${from} → ${to} is refused`);
   const parsed = importsOf('plugins/x/a.ts', "import type { A } from '../../agent/supervisor.js';\nexport { B } from './b.js';\nconst m = await import('../../workers/links.js');\n");

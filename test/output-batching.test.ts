@@ -1,6 +1,7 @@
 // Outputs with batching (push outputs) with real worker threads: the agent gathers points into writes of
 // `maxPoints`, sends a partial one after `flushIntervalMs`, keeps everything in the backlog while the
-// destination asks for retries (the sources never wait), bounds that backlog, and loses nothing it counts.
+// destination asks for retries (the sources never wait), bounds that backlog, and loses nothing it counts
+// (points the destination stores as one with another are counted collapsed, not written).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -130,4 +131,24 @@ test('beyond backlogPoints the oldest points are dropped and counted; the newest
   assert.equal(new Set(written).size, written.length, 'no point twice');
   assert.equal(written.at(-1), produced, 'the newest point is written');
   assert.equal(outputBalance(supervisor, OUTPUT).unaccounted, 0);
+});
+
+test('points a write reports collapsed are counted collapsed, not written, and the balance stays exact', async (t) => {
+  const { dir, config, supervisor, registry, metric, logText } = setup({ maxPoints: 10, collapseMultiplesOf: 3 });
+  t.after(async () => {
+    await supervisor.stopAll();
+    rmrf(dir);
+  });
+  await supervisor.start([source('s', { metric, points: 1 }, 2), pushOutput(config)], registry.all());
+  await waitFor(() => writes(config.path).length >= 5, { what: 'five writes' });
+  await supervisor.stopAll();
+  const produced = counters(supervisor, 'source/fixture/s')['points_out']!;
+  const collapsed = Math.floor(produced / 3);
+  assert.deepEqual(writes(config.path).flat(), upTo(produced), 'every point sent once');
+  assert.equal(counters(supervisor, OUTPUT)['collapsed'], collapsed);
+  assert.equal(counters(supervisor, OUTPUT)['points_out'], produced - collapsed);
+  const balance = outputBalance(supervisor, OUTPUT);
+  assert.equal(balance.collapsed, collapsed);
+  assert.equal(balance.unaccounted, 0);
+  assert.match(logText(), new RegExp(`output/fixture/push: written=${produced - collapsed} .*collapsed=${collapsed}`), 'the shutdown balance shows them');
 });

@@ -12,26 +12,13 @@ import { join } from 'node:path';
 import { sendControlLine } from '../src/control/client.js';
 import { parseCommand } from '../src/control/command-parser.js';
 import { rmrf, startAgent, tempDir, waitFor, type AgentProcess } from './helpers/agent-process.js';
+import { seededRandom } from './helpers/random.js';
 
 const SEED = Number(process.env['ALUMET_FUZZ_SEED'] ?? 0x5eed1e55);
 const RSS_LIMIT_KIB = 300 * 1024;
 const TAG = `seed=${SEED}`;
 
-/** mulberry32: small, fast, good enough to pick fuzz cases reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const rand = prng(SEED);
-const int = (n: number): number => Math.floor(rand() * n);
-const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
+const { rand, int, pick } = seededRandom(SEED);
 
 // ---- what the server does with a line, mirrored so that each reply can be checked ----
 

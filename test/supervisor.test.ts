@@ -2,6 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, rmrf, waitFor } from './helpers/agent-process.js';
 import { countingSource as source, counters, fileOutput as output, fixture, lines, pipeline, sum } from './helpers/pipeline.js';
@@ -32,6 +33,20 @@ test('every point a source produced reaches every output through the transform, 
   assert.equal(sum(lines(b)), produced, 'the slow output wrote every point');
   assert.equal(counters(supervisor, 'output/fixture/b')['points_out'], produced);
   assert.equal(counters(supervisor, 'transform/fixture/double')['points_in'], produced);
+});
+
+test('when an output fails to be created, the start fails and the shutdown that follows ends the outputs that were created', async (t) => {
+  const dir = tempDir();
+  t.after(() => rmrf(dir));
+  const { supervisor, registry, metric: handle } = pipeline();
+  const closed = join(dir, 'closed');
+  const start = supervisor.start(
+    [source('s', { metric: handle, points: 1 }), output('fine', { path: join(dir, 'fine.txt'), closedMarker: closed }), output('broken', { path: join(dir, 'b.txt'), failCreate: 'no server' })],
+    registry.all(),
+  );
+  await assert.rejects(start, /output\/fixture\/broken failed to start: no server/);
+  await supervisor.stopAll();
+  assert.ok(existsSync(closed), 'the output created beside the broken one was closed, its worker ended');
 });
 
 test('a source that throws once is restarted and the other source never stops polling', async (t) => {

@@ -1,11 +1,18 @@
 // `exec` and `watch` (main thread): measure while a child process (or an existing process) runs, with a
-// poll of every source just before it starts and just after it ends; the agent then stops.
+// poll of every source just before it starts and just after it ends; the agent then stops. `exec` also
+// announces the child's descendants as it finds them, and measures the run for its report.
 
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import type { Logger } from '../protocol/logging.js';
 import { editDistance } from '../protocol/suggest.js';
 import type { Agent } from './agent.js';
+import { childrenCpuTime } from './children-cpu.js';
+import type { ChildRun } from './exec-report/report.js';
+import { ProcessTree } from './process-tree.js';
+
+/** How often `exec` looks for new descendants of its child. */
+const FOLLOW_MS = 200;
 
 /** The child could not be started (not found, not executable): a user error, with a hint. */
 export class ChildError extends Error {
@@ -17,8 +24,15 @@ type ChildCommand =
   | { type: 'exec'; program: string; args: string[]; ignoreExitCode: boolean }
   | { type: 'watch'; pid: number };
 
+export interface ChildOutcome {
+  /** The agent's exit code. */
+  readonly exitCode: number;
+  /** What `exec` measured of its child's run (not `watch`, whose process is not the agent's child). */
+  readonly run?: ChildRun;
+}
+
 /** Runs the child (or waits for the watched process) and returns the agent's exit code. */
-export async function runChild(agent: Agent, cmd: ChildCommand, log: Logger): Promise<number> {
+export async function runChild(agent: Agent, cmd: ChildCommand, log: Logger): Promise<ChildOutcome> {
   try {
     return await measureChild(agent, cmd, log);
   } catch (e) {
@@ -28,7 +42,7 @@ export async function runChild(agent: Agent, cmd: ChildCommand, log: Logger): Pr
   }
 }
 
-async function measureChild(agent: Agent, cmd: ChildCommand, log: Logger): Promise<number> {
+async function measureChild(agent: Agent, cmd: ChildCommand, log: Logger): Promise<ChildOutcome> {
   await triggerAllSources(agent, log, 'a first measurement');
   if (cmd.type === 'watch') {
     if (!processExists(cmd.pid)) throw new ChildError(`process ${cmd.pid} does not exist`);
@@ -39,11 +53,31 @@ async function measureChild(agent: Agent, cmd: ChildCommand, log: Logger): Promi
     log.info(`process ${cmd.pid} ended, the agent will now stop`);
     await triggerAllSources(agent, log, 'one last measurement');
     await announce(agent, 'end', cmd.pid);
-    return 0;
+    return { exitCode: 0 };
   }
-  const { pid, code, signal } = await spawnAndWait(cmd.program, cmd.args, log, (pid) => announce(agent, 'start', pid));
+  const before = childrenCpuTime();
+  let following: NodeJS.Timeout | undefined;
+  const { pid, code, signal, wallS } = await spawnAndWait(cmd.program, cmd.args, log, (pid) => {
+    following = followDescendants(agent, pid);
+    return announce(agent, 'start', pid);
+  });
+  clearInterval(following);
+  // The child has been waited for: its CPU time, and that of every descendant it waited for, is counted now.
+  const after = childrenCpuTime();
+  const run: ChildRun = {
+    command: [cmd.program, ...cmd.args],
+    pid,
+    exitCode: code,
+    signal,
+    wallS,
+    cpu: { userS: after.userS - before.userS, systemS: after.systemS - before.systemS },
+  };
   await triggerAllSources(agent, log, 'one last measurement');
   await announce(agent, 'end', pid);
+  return { exitCode: exitCodeOf(cmd, code, signal, log), run };
+}
+
+function exitCodeOf(cmd: { ignoreExitCode: boolean }, code: number | null, signal: NodeJS.Signals | null, log: Logger): number {
   if (cmd.ignoreExitCode) return 0;
   if (signal !== null) {
     log.warn(`child process was killed by ${signal}; exiting with code 1`);
@@ -51,6 +85,15 @@ async function measureChild(agent: Agent, cmd: ChildCommand, log: Logger): Promi
   }
   if (code !== 0) log.warn(`propagating failure exit code ${code} from the child process`);
   return code ?? 1;
+}
+
+/** Announces the child's descendants as they appear, so that the agent measures them too. */
+function followDescendants(agent: Agent, pid: number): NodeJS.Timeout {
+  const tree = new ProcessTree(pid);
+  return setInterval(() => {
+    const found = tree.discover();
+    if (found.length > 0) void announce(agent, 'start', ...found);
+  }, FOLLOW_MS);
 }
 
 async function triggerAllSources(agent: Agent, log: Logger, what: string): Promise<void> {
@@ -63,8 +106,8 @@ async function triggerAllSources(agent: Agent, log: Logger, what: string): Promi
 }
 
 /** The processes the agent measures on purpose: sources that follow consumer events start (or stop) polling them. */
-function announce(agent: Agent, type: 'start' | 'end', pid: number): Promise<void> {
-  return agent.supervisor.publishConsumerEvent({ type, consumers: [{ kind: 'process', id: String(pid) }] });
+function announce(agent: Agent, type: 'start' | 'end', ...pids: number[]): Promise<void> {
+  return agent.supervisor.publishConsumerEvent({ type, consumers: pids.map((pid) => ({ kind: 'process', id: String(pid) })) });
 }
 
 function spawnAndWait(
@@ -72,8 +115,9 @@ function spawnAndWait(
   args: string[],
   log: Logger,
   onSpawn: (pid: number) => Promise<void>,
-): Promise<{ pid: number; code: number | null; signal: NodeJS.Signals | null }> {
+): Promise<{ pid: number; code: number | null; signal: NodeJS.Signals | null; wallS: number }> {
   return new Promise((resolve, reject) => {
+    const startedNs = process.hrtime.bigint();
     const child = spawn(program, args, { stdio: 'inherit' });
     let announced = Promise.resolve();
     child.once('error', (e: NodeJS.ErrnoException) => reject(new ChildError(spawnHint(program, e))));
@@ -82,8 +126,9 @@ function spawnAndWait(
       announced = onSpawn(child.pid!);
     });
     child.once('exit', (code, signal) => {
+      const wallS = Number(process.hrtime.bigint() - startedNs) / 1e9;
       log.info(`child process exited with ${signal ?? `code ${code}`}, the agent will now stop`);
-      void announced.then(() => resolve({ pid: child.pid!, code, signal }));
+      void announced.then(() => resolve({ pid: child.pid!, code, signal, wallS }));
     });
   });
 }

@@ -14,9 +14,10 @@ import type { Schema, Problems } from './config/schema.js';
 import type { MetricHandle, Unit } from '../protocol/metrics.js';
 import type { Log } from '../protocol/element.js';
 
-export { t, Problems, type Infer, type Schema } from './config/schema.js';
+export { t, Problems, describeValue, type Infer, type Schema } from './config/schema.js';
 export { closest } from '../protocol/suggest.js';
 export { parseDuration } from '../protocol/duration.js';
+export { userHz } from './clock-ticks.js';
 export type { MetricHandle, Unit } from '../protocol/metrics.js';
 export type { Log } from '../protocol/element.js';
 
@@ -120,6 +121,12 @@ export interface PluginDefinition<C> {
    * hardware or a server, or that only make sense once configured: their table says `enabled = false`.
    */
   readonly enabledByDefault?: boolean;
+  /**
+   * Keys of `[plugins.NAME]` that a generated config writes with another value than their default, each
+   * with why, written as a comment above the key: a default kept so that configs written for the Rust agent
+   * read the same, but which a new config should not have (influxdb's `attributes_as`).
+   */
+  readonly generatedValues?: Readonly<Record<string, { readonly value: unknown; readonly why: string }>>;
   /**
    * Why a generated config disables the plugin, written as a comment above its table. Called when the
    * config is generated, so it may say what it found on the machine (rapl: whether it has RAPL).

@@ -18,6 +18,8 @@ export interface PointBalance {
     dropped_backlog: number;
     /** Refused for good by the destination (an HTTP 400, say). */
     dropped_rejected: number;
+    /** Written, but stored by the destination as one with another point of the same series and timestamp. */
+    collapsed: number;
     dropped_crash: number;
     /** Still held in its backlog (non-zero only if a shutdown did not complete). */
     backlog: number;
@@ -28,7 +30,8 @@ export interface PointBalance {
 
 /**
  * Where every point went. For each output that was not stopped, `input` (what the stage before it
- * forwarded) = written + dropped_backlog + dropped_rejected + dropped_crash + backlog; `unaccounted` is the difference.
+ * forwarded) = written + dropped_backlog + dropped_rejected + collapsed + dropped_crash + backlog; `unaccounted` is the
+ * difference.
  */
 export function pointBalance(table: ElementTable, topology: Topology): PointBalance {
   let produced = table.removedProduced;
@@ -51,7 +54,7 @@ export function pointBalance(table: ElementTable, topology: Topology): PointBala
         const c = r.counters;
         const stopped = table.slotOf(r)?.retired === true;
         const input = stopped ? undefined : stageOutput;
-        const accounted = c.get('points_out') + c.get('dropped_backlog') + c.get('dropped_rejected') + c.get('dropped_crash') + c.get('backlog_points');
+        const accounted = c.get('points_out') + c.get('dropped_backlog') + c.get('dropped_rejected') + c.get('collapsed') + c.get('dropped_crash') + c.get('backlog_points');
         return {
           name: r.name,
           input,
@@ -59,6 +62,7 @@ export function pointBalance(table: ElementTable, topology: Topology): PointBala
           received: c.get('points_in'),
           dropped_backlog: c.get('dropped_backlog'),
           dropped_rejected: c.get('dropped_rejected'),
+          collapsed: c.get('collapsed'),
           dropped_crash: c.get('dropped_crash'),
           backlog: c.get('backlog_points'),
           unaccounted: input === undefined ? undefined : input - accounted,
@@ -73,6 +77,7 @@ export function logBalance(log: Logger, b: PointBalance): void {
   for (const o of b.outputs) {
     let part = `${o.name}: written=${o.written} received=${o.received} dropped_backlog=${o.dropped_backlog} dropped_crash=${o.dropped_crash}`;
     if (o.dropped_rejected !== 0) part += ` dropped_rejected=${o.dropped_rejected}`;
+    if (o.collapsed !== 0) part += ` collapsed=${o.collapsed}`;
     if (o.backlog !== 0) part += ` backlog=${o.backlog}`;
     if (o.input === undefined) part += ' (stopped)';
     else if (o.unaccounted !== 0) part += ` unaccounted=${o.unaccounted}`;

@@ -75,10 +75,14 @@ export class Supervisor implements ElementControl {
     this.#metrics = metrics;
     const order: SlotRole[] = ['output', 'transform', 'source'];
     for (const role of order) {
-      const slots = await Promise.all(
+      const spawned = await Promise.allSettled(
         decls.filter((d) => d.kind === role).map((d) => this.#spawnSlot(role, [this.#table.add(d)])),
       );
-      this.#topology.slotsOf(role).push(...slots);
+      // The workers that did start are in the topology even if a sibling failed, so the shutdown that
+      // undoes the start ends them too (left out, they would keep the process alive).
+      this.#topology.slotsOf(role).push(...spawned.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : [])));
+      const failed = spawned.find((s) => s.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
     }
     for (const slot of this.#topology.all()) await this.#links.linkDownstream(slot);
     // Outputs open their files only now, when every element has been created: nothing is truncated or

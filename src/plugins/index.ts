@@ -9,8 +9,10 @@ import socketControl from './socket-control/index.js';
 import synthetic from './synthetic/index.js';
 import filter from './filter/index.js';
 import energyEstimationTdp from './energy-estimation-tdp/index.js';
+import energyAttribution from './energy-attribution/index.js';
 import prometheusExporter from './prometheus-exporter/index.js';
 import prometheusRemoteWrite from './prometheus-remote-write/index.js';
+import influxdb from './influxdb/index.js';
 import rapl from './rapl/index.js';
 import energyToCarbon from './energy-to-carbon/index.js';
 import aggregation from './aggregation/index.js';
@@ -25,8 +27,10 @@ export const PLUGINS: readonly AnyPlugin[] = [
   synthetic,
   filter,
   energyEstimationTdp,
+  energyAttribution,
   prometheusExporter,
   prometheusRemoteWrite,
+  influxdb,
   rapl,
   energyToCarbon,
   aggregation,

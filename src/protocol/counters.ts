@@ -14,6 +14,7 @@ export const COUNTER_NAMES = [
   'backlog_points',
   'dropped_backlog',
   'dropped_rejected',
+  'collapsed',
   'dropped_crash',
   'retries',
   'errors',
@@ -29,7 +30,7 @@ export type CounterName = (typeof COUNTER_NAMES)[number];
 export const KIND_COUNTERS: Readonly<Record<ElementKind, readonly CounterName[]>> = {
   source: ['polls', 'points_out', 'batches_out', 'missed_ticks', 'errors', 'restarts'],
   transform: ['points_in', 'points_out', 'batches_in', 'batches_out', 'dropped_crash', 'errors', 'restarts'],
-  output: ['points_in', 'points_out', 'batches_in', 'batches_out', 'backlog_points', 'dropped_backlog', 'dropped_rejected', 'dropped_crash', 'retries', 'errors', 'restarts'],
+  output: ['points_in', 'points_out', 'batches_in', 'batches_out', 'backlog_points', 'dropped_backlog', 'dropped_rejected', 'collapsed', 'dropped_crash', 'retries', 'errors', 'restarts'],
 };
 
 export const COUNTER: { readonly [K in CounterName]: number } = Object.fromEntries(

@@ -22,8 +22,9 @@ export {
   type Transform,
 } from './element.js';
 export { Batch, F64, U64, LOCAL_MACHINE, type AttrValue, type Attributes, type PointView, type ResourceRef, type Timestamp, type ValueType } from './batch.js';
-export type { BatchBuilder } from './batch-builder.js';
+export { BatchBuilder } from './batch-builder.js';
 export type { MetricHandle, MetricInfo, NewMetric, Unit } from './metrics.js';
 export { PREFIXES, UNITS, prefixFactor, unitDisplayName, unitUniqueName } from './units.js';
 export { closest } from './suggest.js';
 export { parseDuration } from './duration.js';
+export { parseByteSize } from './byte-size.js';

@@ -130,9 +130,10 @@ export interface Output {
   open?(): void | Promise<void>;
   /**
    * Writes the batch. A destination that refuses some points for good (an HTTP 400, say) resolves with
-   * how many: they are counted `dropped_rejected` instead of written, so the balance stays exact. An output
-   * with `batching` may instead resolve with `retryAfterMs`: the destination took none of the batch (it is
-   * down, busy or failing), and the agent writes the same points again after that delay.
+   * how many: they are counted `dropped_rejected` instead of written, so the balance stays exact; likewise
+   * `collapsed`, points the destination took but keeps as one with another (same series and timestamp). An
+   * output with `batching` may instead resolve with `retryAfterMs`: the destination took none of the batch
+   * (it is down, busy or failing), and the agent writes the same points again after that delay.
    */
   write(batch: Batch): void | WriteOutcome | Promise<void | WriteOutcome>;
   close?(): void | Promise<void>;
@@ -148,8 +149,11 @@ export interface OutputBatching {
 }
 
 export type WriteOutcome =
-  /** Points of the batch the destination refused for good. */
-  | { readonly rejected: number }
+  /**
+   * Points of the batch the destination refused for good, and points it took but stores as one with another
+   * point of the same series and timestamp (so only one of them remains): neither is counted written.
+   */
+  | { readonly rejected: number; readonly collapsed?: number }
   /** Nothing of the batch was taken: write it again after this delay; `error` says why (shown by `status`). */
   | { readonly retryAfterMs: number; readonly error: string };
 

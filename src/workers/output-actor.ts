@@ -236,8 +236,10 @@ export class OutputActor implements ElementActor {
       return { retryAfterMs: outcome.retryAfterMs };
     }
     const rejected = Math.min(batch.length, Math.max(0, outcome?.rejected ?? 0));
-    this.#host.counters.add('points_out', batch.length - rejected);
+    const collapsed = Math.min(batch.length - rejected, Math.max(0, outcome?.collapsed ?? 0));
+    this.#host.counters.add('points_out', batch.length - rejected - collapsed);
     if (rejected > 0) this.#host.counters.add('dropped_rejected', rejected);
+    if (collapsed > 0) this.#host.counters.add('collapsed', collapsed);
     this.#host.counters.add('batches_out', 1);
     written();
     // Written means done with: its buffer goes back to this thread's pool, and from there upstream with a

@@ -60,7 +60,8 @@ export interface LogRecord {
 
 export function fakeContext(metrics = METRICS, isRestart = false): { ctx: ElementContext; logs: LogRecord[] } {
   const logs: LogRecord[] = [];
-  const record = (level: string) => (_obj: unknown, msg?: string) => void logs.push({ level, msg });
+  // As pino: the message is the second argument, or the first when it is alone.
+  const record = (level: string) => (obj: unknown, msg?: string) => void logs.push({ level, msg: msg ?? (typeof obj === 'string' ? obj : undefined) });
   const log = { error: record('error'), warn: record('warn'), info: record('info'), debug: record('debug') };
   return { ctx: fakeElementContext({ name: 'output/csv/csv', log, metrics, isRestart }), logs };
 }

@@ -200,6 +200,9 @@ export function declarationOf(specs: MetricSpecs, name: string): Declaration | u
 
 function checkDeclarations(agent: Agent, plugins: readonly AnyPlugin[], points: RecordedPoint[]): void {
   const declarationFor = (name: string): Declaration => {
+    // A plugin's own name first: a family whose names come from the config (energy-attribution's
+    // `<formula>`) would match the metrics of the plugins it reads too.
+    for (const p of plugins) if (Object.hasOwn(p.metrics ?? {}, name)) return { key: name, spec: p.metrics![name]! };
     for (const p of plugins) {
       const found = declarationOf(p.metrics ?? {}, name);
       if (found !== undefined) return found;

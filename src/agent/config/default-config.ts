@@ -40,12 +40,25 @@ export function generateDefaultConfig(plugins: readonly AnyPlugin[], enabledName
     if (disabled) {
       table['enabled'] = false;
       const note = plugin.disabledNote?.();
-      if (note !== undefined) lines.push(...note.split('\n').map((line) => `# ${line}`));
+      if (note !== undefined) lines.push(comment(note));
     }
     Object.assign(table, plugin.config.defaultValue() as Record<string, unknown>);
-    lines.push(escapeEnv(stringify({ plugins: { [plugin.name]: table } }).trimEnd()), '');
+    const generated = Object.entries(plugin.generatedValues ?? {});
+    for (const [key, { value }] of generated) table[key] = value;
+    let toml = escapeEnv(stringify({ plugins: { [plugin.name]: table } }).trimEnd());
+    // The plugin's own keys come before any sub-table, so the first line that sets `key` is the one.
+    for (const [key, { why }] of generated) toml = toml.replace(new RegExp(`^${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} = `, 'm'), (line) => `${comment(why)}\n${line}`);
+    lines.push(toml, '');
   }
   return lines.join('\n');
+}
+
+/** `text` as TOML comment lines. */
+function comment(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `# ${line}`)
+    .join('\n');
 }
 
 /** A default value that contains `${` must read back as written, not as an environment variable. */

@@ -3,6 +3,7 @@
 // the key's full path and, for unknown keys, the closest valid one. Main thread only.
 
 import { parseDuration, DurationError } from '../../protocol/duration.js';
+import { parseByteSize, ByteSizeError } from '../../protocol/byte-size.js';
 import { closest } from '../../protocol/suggest.js';
 
 /** Collects problems instead of stopping at the first, so `config validate` reports them all. */
@@ -129,6 +130,23 @@ export const t = {
       }
       if (ns < minNs) return `${JSON.stringify(v)} is too short; the minimum is ${opts.min ?? '1ns'}`;
       if (maxNs !== undefined && ns > maxNs) return `${JSON.stringify(v)} is too long; the maximum is ${opts.max}`;
+      return undefined;
+    });
+  },
+  /**
+   * A size in bytes: a string with a unit (`"500KB"`, `"1MB"`, `"64MiB"`) or an integer, kept as the user
+   * wrote it; read it with `parseByteSize`. `min` (bytes) applies to every value but 0, which keys use for "no limit".
+   */
+  byteSize(def: string | number, opts: { min?: number } = {}): Schema<string | number> {
+    return leaf('a size', def, (v) => {
+      if (typeof v !== 'string' && typeof v !== 'number') return `expected a size such as "500KB", "1MB" or a number of bytes, got ${describeValue(v)}`;
+      let bytes: number;
+      try {
+        bytes = parseByteSize(v);
+      } catch (e) {
+        return e instanceof ByteSizeError ? e.message : String(e);
+      }
+      if (bytes !== 0 && opts.min !== undefined && bytes < opts.min) return `${JSON.stringify(v)} is too small; the minimum is ${opts.min} bytes (0 for no limit)`;
       return undefined;
     });
   },

@@ -16,6 +16,14 @@ export const csvSchema = t.table({
   csv_delimiter: t.string(';'),
   /** Separator between the `k=v` pairs of the `__late_attributes` column: one character. */
   csv_late_delimiter: t.string(','),
+  /** Ours: once the file holds this many bytes, it is rotated to `NAME.1.csv` and a new one started; 0 = no limit. */
+  max_file_size: t.byteSize('100MB', { min: 1000 }),
+  /** Ours: once the file is this old (since it was opened), it is rotated at the next write. */
+  max_file_age: t.optional(t.duration('1d', { min: '1s' })),
+  /** Ours: rotated files kept (`NAME.1.csv` … `NAME.<max_files>.csv`); older ones are deleted. */
+  max_files: t.int(10, { min: 0, max: 10_000 }),
+  /** Ours: gzip each rotated file (`NAME.1.csv.gz`). */
+  compress_rotated: t.bool(false),
 });
 
 /** `[plugins.csv]` with its defaults filled in; the output element gets it as it is. */

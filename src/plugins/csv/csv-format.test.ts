@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatchBuilder } from '../../protocol/batch-builder.js';
-import { ByteSink } from './byte-sink.js';
+import { ByteSink } from '../shared/byte-sink.js';
 import { CsvFormatter } from './format-rows.js';
 import { FIXED, METRICS, TS_TEXT, batchOf, writeAll, type Point } from '../../../test/helpers/csv-output.js';
 

@@ -25,6 +25,9 @@ test('the plugin has Alumet’s keys and defaults', () => {
     use_unit_display_name: true,
     csv_delimiter: ';',
     csv_late_delimiter: ',',
+    max_file_size: '100MB',
+    max_files: 10,
+    compress_rotated: false,
   });
   // The element's config type and the schema agree (checked by the compiler).
   const typed: CsvConfig = plugin.config.defaultValue();

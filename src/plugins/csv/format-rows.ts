@@ -2,8 +2,9 @@
 // output (worker thread), the tests and the benchmark all drive the same code.
 
 import { U64, unitDisplayName, unitUniqueName, type Attributes, type Batch, type Log, type MetricInfo } from '../../protocol/element-api.js';
-import { ByteSink } from './byte-sink.js';
+import { ByteSink } from '../shared/byte-sink.js';
 import { formatAttrValue, formatF64, formatTimestamp, formatU64Words } from '../shared/rust-format.js';
+import { FIXED_COLUMNS, LATE_COLUMN } from '../shared/alumet-csv.js';
 
 export interface CsvFormatOptions {
   /** Cell separator: one character. */
@@ -13,9 +14,6 @@ export interface CsvFormatOptions {
   appendUnitToMetricName: boolean;
   useUnitDisplayName: boolean;
 }
-
-export const FIXED_COLUMNS = ['metric', 'timestamp', 'value', 'resource_kind', 'resource_id', 'consumer_kind', 'consumer_id'] as const;
-export const LATE_COLUMN = '__late_attributes';
 
 const EMPTY = new Uint8Array(0);
 
@@ -92,13 +90,19 @@ export class CsvFormatter {
         for (const [k] of batch.attrSets[a - 1]!) if (!RESERVED.has(k)) keys.add(k);
       }
     }
-    const sorted = [...keys].sort(compareCodePoints);
-    this.adoptHeader(sorted);
+    this.adoptHeader([...keys].sort(compareCodePoints));
+    return this.headerLine();
+  }
+
+  /** The line of the fixed header, again (each file of a rotated output starts with it). */
+  headerLine(): string {
+    const keys = this.#headerKeys;
+    if (keys === undefined) throw new Error('csv: the header is not fixed yet');
     // Alumet writes header names raw; we quote them like any cell so that the columns always line up.
     const d = this.#delimiter;
     let line = '';
     for (const c of FIXED_COLUMNS) line += c + d;
-    for (const k of sorted) line += this.escape(k) + d;
+    for (const k of keys) line += this.escape(k) + d;
     return line + LATE_COLUMN + '\n';
   }
 
@@ -119,8 +123,11 @@ export class CsvFormatter {
     return sink.toString();
   }
 
-  /** Appends the lines of `batch` (and the header, as `format` says) to `sink`. */
-  formatInto(batch: Batch, sink: ByteSink): void {
+  /**
+   * Appends the lines of `batch` (and the header, as `format` says) to `sink`; with `rowEnds`, pushes the
+   * sink offset after each row (not after the header), where a rotating file may end.
+   */
+  formatInto(batch: Batch, sink: ByteSink, rowEnds?: number[]): void {
     const n = batch.length;
     if (n === 0) return;
     if (this.#headerKeys === undefined) sink.text(this.header(batch));
@@ -182,6 +189,7 @@ export class CsvFormatter {
       if (a === 0) sink.bytes(emptyTail);
       else sink.text((tails[a] ??= this.#attributeTail(batch.attrSets[a - 1]!)));
       sink.byte(10); // '\n'
+      rowEnds?.push(sink.length);
     }
   }
 

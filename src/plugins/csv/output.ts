@@ -1,11 +1,13 @@
 // The csv output element (worker thread): formats each batch into a byte buffer and writes that buffer with
-// one write call, per batch with force_flush, or once ~1 MiB has gathered without it.
+// one write call, per batch with force_flush, or once ~1 MiB has gathered without it; the file rotates
+// between rows when it reaches max_file_size or max_file_age (rotating-file.ts).
 
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { defineOutput, type Batch, type ElementContext, type Output } from '../../protocol/element-api.js';
-import { ByteSink } from './byte-sink.js';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { defineOutput, parseByteSize, parseDuration, type Batch, type ElementContext, type Output } from '../../protocol/element-api.js';
+import { ByteSink } from '../shared/byte-sink.js';
 import type { CsvConfig } from './config.js';
 import { CsvFormatter } from './format-rows.js';
+import { RotatingFile, type RotationPolicy } from './rotating-file.js';
 
 /** The output's config: `[plugins.csv]` as the definition checked it (the name the csv benchmark imports). */
 export type CsvOutputConfig = CsvConfig;
@@ -16,8 +18,10 @@ export class CsvFileOutput implements Output {
   readonly #path: string;
   readonly #forceFlush: boolean;
   readonly #formatter: CsvFormatter;
-  #fd: number | undefined;
+  readonly #file: RotatingFile;
   readonly #sink = new ByteSink(1 << 16);
+  /** Offsets in the sink where its rows end, kept only when the file rotates (it may rotate there). */
+  readonly #rowEnds: number[] | undefined;
   readonly #ctx: ElementContext;
   readonly #delimiter: string;
 
@@ -36,6 +40,9 @@ export class CsvFileOutput implements Output {
       ctx.metrics,
       ctx.log,
     );
+    const policy = rotationPolicy(config);
+    this.#rowEnds = policy.maxBytes > 0 || policy.maxAgeMs !== undefined ? [] : undefined;
+    this.#file = new RotatingFile(this.#path, policy, () => Buffer.from(this.#formatter.headerLine()), ctx.log);
   }
 
   /** Opens the file once the pipeline has started (the plugin claimed it, so no other agent writes it). */
@@ -44,22 +51,25 @@ export class CsvFileOutput implements Output {
       // A fresh start truncates, as Alumet does; a restart after a failure appends under the existing header.
       const header = this.#ctx.isRestart ? existingHeader(this.#path, this.#delimiter) : undefined;
       if (header !== undefined) this.#formatter.adoptHeader(header);
-      this.#fd = openSync(this.#path, header !== undefined ? 'a' : 'w');
+      this.#file.open(header !== undefined);
     } catch (e) {
       throw new Error(`${this.#ctx.name}: cannot open output_path ${JSON.stringify(this.#path)} for writing: ${(e as Error).message}`, { cause: e });
     }
   }
 
   write(batch: Batch): void {
-    if (this.#fd === undefined) throw new Error(`csv: ${JSON.stringify(this.#path)} is not open for writing`);
+    if (!this.#file.isOpen) throw new Error(`csv: ${JSON.stringify(this.#path)} is not open for writing`);
     const sink = this.#sink;
     if (!this.#formatter.hasHeader && batch.length > 0) sink.text(this.#formatter.header(batch));
     // A batch that fails to format leaves no half row behind.
     const mark = sink.length;
+    const rowEnds = this.#rowEnds;
+    const marked = rowEnds?.length ?? 0;
     try {
-      this.#formatter.formatInto(batch, sink);
+      this.#formatter.formatInto(batch, sink, rowEnds);
     } catch (e) {
       sink.length = mark;
+      if (rowEnds !== undefined) rowEnds.length = marked;
       throw e;
     }
     if (this.#forceFlush || this.#sink.length >= BUFFER_LIMIT) this.flush();
@@ -68,30 +78,48 @@ export class CsvFileOutput implements Output {
   /** Writes everything formatted so far to the file (no fsync: Alumet's flush does not sync either). */
   flush(): void {
     const sink = this.#sink;
-    if (sink.length === 0 || this.#fd === undefined) return;
-    let written = 0;
+    if (sink.length === 0 || !this.#file.isOpen) return;
+    const cursor = { at: 0 };
+    const rowEnds = this.#rowEnds;
     try {
-      while (written < sink.length) written += writeSync(this.#fd, sink.buf, written, sink.length - written);
+      this.#file.write(sink.buf, sink.length, rowEnds ?? [], cursor);
     } finally {
-      sink.consume(written, BUFFER_LIMIT); // after a failed write (disk full), a retry resumes where it stopped
+      // After a failed write (disk full), a retry resumes where it stopped.
+      sink.consume(cursor.at, BUFFER_LIMIT);
+      if (rowEnds !== undefined) forgetWritten(rowEnds, cursor.at);
     }
   }
 
   /** Flushes and closes the file; safe to call twice. A file that never got a point still gets its header. */
   close(): void {
-    if (this.#fd === undefined) return;
+    if (!this.#file.isOpen) return;
     try {
       // Nothing was formatted if the header is still open, so the sink is empty and the header goes first.
       if (!this.#formatter.hasHeader) this.#sink.text(this.#formatter.header());
       this.flush();
     } finally {
-      closeSync(this.#fd);
-      this.#fd = undefined;
+      this.#file.close();
     }
   }
 }
 
 export default defineOutput<CsvOutputConfig>((config, ctx) => new CsvFileOutput(config, ctx));
+
+function rotationPolicy(config: CsvOutputConfig): RotationPolicy {
+  return {
+    maxBytes: parseByteSize(config.max_file_size),
+    maxAgeMs: config.max_file_age === undefined ? undefined : Number(parseDuration(config.max_file_age) / 1_000_000n),
+    maxFiles: config.max_files,
+    compress: config.compress_rotated,
+  };
+}
+
+/** Shifts the row offsets after the sink dropped its first `bytes` (those written). */
+function forgetWritten(rowEnds: number[], bytes: number): void {
+  let kept = 0;
+  for (const end of rowEnds) if (end > bytes) rowEnds[kept++] = end - bytes;
+  rowEnds.length = kept;
+}
 
 /** The attribute columns of the header line of an existing CSV file, or undefined if it has none. */
 function existingHeader(path: string, delimiter: string): string[] | undefined {

@@ -47,7 +47,7 @@ const processGroup = t.table({
    * cannot be read, such as kernel threads).
    */
   exe_regex: t.optional(t.string('')),
-  ...processSettings('2s', '4s'),
+  ...processSettings('10s', '10s'),
 });
 
 /** `[plugins.procfs.processes]`: one source per process (`pid-<pid>`), found by the `process-watcher`. */

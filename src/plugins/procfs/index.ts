@@ -5,8 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { closest, definePlugin } from '../../agent/plugin-api.js';
-import { userHz } from './clock-ticks.js';
+import { closest, definePlugin, userHz } from '../../agent/plugin-api.js';
 import { DEFAULT_MEMINFO_METRICS, procfsSchema, type ProcfsConfig } from './config.js';
 import type { KernelSourceConfig } from './kernel.js';
 import type { MemorySourceConfig } from './memory.js';

@@ -3,8 +3,7 @@
 // metrics the pid-N sources share with cgroups.
 
 import { execFileSync } from 'node:child_process';
-import type { PluginStartContext, Problems } from '../../agent/plugin-api.js';
-import { userHz } from './clock-ticks.js';
+import { userHz, type PluginStartContext, type Problems } from '../../agent/plugin-api.js';
 import type { ProcessSettingsConfig, ProcessesConfig } from './config.js';
 import { PROCFS_METRICS } from './metrics.js';
 import type { ProcessCommonConfig } from './process.js';

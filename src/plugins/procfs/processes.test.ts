@@ -15,7 +15,7 @@ import { Problems } from '../../agent/config/schema.js';
 import { fakeContext } from '../../../test/helpers/element-context.js';
 import { common, fakeProcesses as fakeProc, tempDir } from '../../../test/helpers/fake-processes.js';
 import { startPlugin, type RecordedPoint } from '../../../test/helpers/plugin-harness.js';
-import { userHz } from './clock-ticks.js';
+import { userHz } from '../../agent/clock-ticks.js';
 import { processesSchema } from './config.js';
 import procfs from './index.js';
 import type { ProcessSourceConfig } from './process.js';
@@ -178,12 +178,12 @@ test('watcher: a root that is not a procfs fails the poll with the path and the 
 // ---------------------------------------------------------------------------------------------------------
 // config
 
-test('processes config: Alumet defaults, and exe_regex must compile', () => {
+test('processes config: defaults (groups polled every 10 s, not Alumet’s 2 s), and exe_regex must compile', () => {
   assert.deepEqual(processesSchema.defaultValue(), {
     enabled: true,
     refresh_interval: '2s',
     strategy: 'watcher',
-    groups: [{ poll_interval: '2s', flush_interval: '4s', memory_mode: 'quick' }],
+    groups: [{ poll_interval: '10s', flush_interval: '10s', memory_mode: 'quick' }],
     events: { poll_interval: '1s', flush_interval: '4s', memory_mode: 'quick' },
   });
   const parse = (input: unknown) => {
@@ -194,7 +194,7 @@ test('processes config: Alumet defaults, and exe_regex must compile', () => {
   };
   const partial = parse({ groups: [{ exe_regex: '^/usr/bin/', poll_interval: '1s' }] });
   assert.deepEqual(partial.problems, []);
-  assert.deepEqual(partial.config.groups, [{ exe_regex: '^/usr/bin/', poll_interval: '1s', flush_interval: '4s', memory_mode: 'quick' }]);
+  assert.deepEqual(partial.config.groups, [{ exe_regex: '^/usr/bin/', poll_interval: '1s', flush_interval: '10s', memory_mode: 'quick' }]);
   // The Rust agent's default config writes exe_regex = "" for "any process".
   const any = parse({ groups: [{ exe_regex: '' }] });
   assert.deepEqual(any.problems, []);

@@ -14,7 +14,7 @@ import { U64 } from '../../protocol/batch.js';
 import { parseUnit, unitEquals, unitUniqueName } from '../../protocol/units.js';
 import { fakeProc } from '../../../test/helpers/fake-proc.js';
 import { startPlugin, type PluginRun, type RecordedPoint } from '../../../test/helpers/plugin-harness.js';
-import { userHz } from './clock-ticks.js';
+import { userHz } from '../../agent/clock-ticks.js';
 import { DEFAULT_MEMINFO_METRICS } from './config.js';
 import procfs from './index.js';
 
@@ -45,7 +45,7 @@ test('the default config is Alumet’s plus root, and passes check', () => {
       enabled: true,
       refresh_interval: '2s',
       strategy: 'watcher',
-      groups: [{ poll_interval: '2s', flush_interval: '4s', memory_mode: 'quick' }],
+      groups: [{ poll_interval: '10s', flush_interval: '10s', memory_mode: 'quick' }],
       events: { poll_interval: '1s', flush_interval: '4s', memory_mode: 'quick' },
     },
   });

@@ -146,6 +146,63 @@ test('values: .0 on whole numbers, NaN, +Inf, -Inf, shortest decimals; a NaN del
   assert.match(store.render('text'), /^energy_alumet_joules_total\{.*\} 3\.5$/m);
 });
 
+test('whole numbers are written digit by digit up to 2^53, and as formatValue writes them beyond', () => {
+  const store = new SeriesStore(TABLE, OPTIONS, clock().now);
+  const b = new BatchBuilder();
+  const values = [0, -0, 7, -7, 10, 1234567890, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 2 ** 53 + 2, -(2 ** 60), 1e21, 0.5, -1e-7];
+  for (const [k, v] of values.entries()) b.push(METRICS[2]!, TS, v, { consumer: { kind: 'process', id: String(k) } });
+  store.ingest(b.take());
+  const written = store.render('text').split('\n').filter((l) => l.startsWith('temperature_alumet{')).map((l) => l.slice(l.lastIndexOf(' ') + 1));
+  assert.deepEqual(written, values.map(formatValue));
+  assert.deepEqual(written.slice(0, 8), ['0.0', '0.0', '7.0', '-7.0', '10.0', '1234567890.0', '9007199254740991.0', '-9007199254740991.0']);
+});
+
+test('each scrape shows the values of the points ingested since the last one, and series that appeared or went', () => {
+  const c = clock();
+  const store = new SeriesStore(TABLE, { ...OPTIONS, ttlMs: 1000 }, c.now);
+  const b = new BatchBuilder();
+  const samples = (format: 'openmetrics' | 'text'): string[] => store.render(format).split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  b.push(METRICS[0]!, TS, 1n);
+  store.ingest(b.take());
+  assert.deepEqual(samples('openmetrics'), [`mem_total_alumet_bytes{${LM}} 1.0`]);
+  assert.deepEqual(samples('text'), [`mem_total_alumet_bytes{${LM}} 1.0`]);
+  b.push(METRICS[0]!, TS, 2n);
+  store.ingest(b.take());
+  assert.deepEqual(samples('openmetrics'), [`mem_total_alumet_bytes{${LM}} 2.0`], 'a new value, same series');
+  c.advance(600);
+  b.push(METRICS[1]!, TS, 5n, { consumer: { kind: 'process', id: '42' } });
+  store.ingest(b.take());
+  const p42 = 'resource_consumer_id="42",resource_consumer_kind="process",resource_id="",resource_kind="local_machine"';
+  assert.deepEqual(samples('openmetrics'), [
+    `mem_total_alumet_bytes{${LM}} 2.0`,
+    `kernel_cpu_time_alumet_milliseconds{${p42}} 5.0`,
+    `kernel_cpu_time_alumet_milliseconds_total{${p42}} 5.0`,
+  ]);
+  c.advance(600); // mem_total: 1200 ms without a point
+  assert.deepEqual(samples('text'), [`kernel_cpu_time_alumet_milliseconds{${p42}} 5.0`, `kernel_cpu_time_alumet_milliseconds_total{${p42}} 5.0`]);
+  c.advance(1000);
+  assert.deepEqual(samples('openmetrics'), [], 'process 42: 1600 ms without a point');
+  b.push(METRICS[1]!, TS, 3n, { consumer: { kind: 'process', id: '42' } });
+  store.ingest(b.take());
+  assert.deepEqual(samples('openmetrics'), [`kernel_cpu_time_alumet_milliseconds{${p42}} 3.0`, `kernel_cpu_time_alumet_milliseconds_total{${p42}} 3.0`], 'a series that comes back after its ttl restarts its sum from 0');
+});
+
+test('points of different batches whose attributes give the same labels update one series', () => {
+  const attribute: MetricInfo = { id: 0, name: 'x', description: 'd', type: F64, unit: parseUnit('1') };
+  const store = new SeriesStore(new Map([[0, attribute]]), OPTIONS, clock().now);
+  const b = new BatchBuilder();
+  b.push(attribute, TS, 1, { attributes: [['a-b', 'v']] });
+  store.ingest(b.take());
+  b.push(attribute, TS, 2, { attributes: [['a.b', 'v']] });
+  b.push(attribute, TS, 3, { attributes: [['a-b', 'v'], ['a.b', 'w']] });
+  store.ingest(b.take());
+  b.push(attribute, TS, 4, { attributes: [['n', 1]] });
+  b.push(attribute, TS, 5, { attributes: [['n', '1']] });
+  store.ingest(b.take());
+  assert.equal(store.size, 2);
+  assert.equal(store.render('text'), ['# HELP x_alumet d.', '# TYPE x_alumet gauge', `x_alumet{a_b="v",${LM}} 3.0`, `x_alumet{n="1",${LM}} 5.0`, ''].join('\n'));
+});
+
 test('a metric missing from the table is exposed under its id, not dropped', () => {
   const store = new SeriesStore(new Map(), OPTIONS, clock().now);
   const b = new BatchBuilder();

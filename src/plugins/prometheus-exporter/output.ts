@@ -59,6 +59,10 @@ export class PrometheusExporter implements Output {
       await closeServer(previous);
     }
     const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => this.#serve(req, res));
+    // A request that expects `100 Continue` gets its final answer at once, which HTTP allows: no answer here
+    // reads a body (and Node closes the connection when a body may follow). Node's default interim answer
+    // lands inside the bytes of an earlier answer still queued on a connection that pipelines requests.
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.#serve(req, res));
     await new Promise<void>((resolve, reject) => {
       const onError = (e: NodeJS.ErrnoException): void => {
         const why =

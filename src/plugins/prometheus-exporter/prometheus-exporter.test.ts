@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { request } from 'node:http';
 import { Problems } from '../../agent/config/schema.js';
-import { rmrf, runAgentToEnd, tempDir } from '../../../test/helpers/agent-process.js';
+import { rmrf, runAgentToEnd, tempDir, waitFor } from '../../../test/helpers/agent-process.js';
 import { startPlugin, type PluginRun } from '../../../test/helpers/plugin-harness.js';
 import { freePort, startPrometheus } from '../../../test/helpers/prometheus.js';
 import type { TestContext } from 'node:test';
@@ -54,13 +54,14 @@ async function startExporter(t: TestContext, port: number, config: Record<string
 }
 
 async function scrapeUntil(port: number, what: string, done: (text: string) => boolean, headers: Record<string, string> = {}): Promise<Reply> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const reply = await get(port, '/metrics', headers);
-    if (reply.status === 200 && done(reply.body.toString('utf8'))) return reply;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; last scrape: ${reply.status} ${reply.body.toString('utf8').slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  let last: Reply | undefined;
+  return waitFor(
+    async () => {
+      last = await get(port, '/metrics', headers);
+      return last.status === 200 && done(last.body.toString('utf8')) ? last : undefined;
+    },
+    { what, timeout: 30_000, seen: () => (last === undefined ? 'no answer' : `${last.status} ${last.body.toString('utf8').slice(0, 2000)}`) },
+  );
 }
 
 function memTotalBytes(): number {
@@ -119,18 +120,13 @@ test('series_ttl and path: a series that stops is dropped; only the configured p
   const port = await freePort();
   const run = await startExporter(t, port, { series_ttl: '1500ms', path: '/alumet' });
   assert.equal((await get(port, '/metrics')).status, 404);
-  const path = async (): Promise<string> => (await get(port, '/alumet')).body.toString('utf8');
-  const deadline = Date.now() + 30_000;
-  while (!(await path()).includes('mem_total_alumet_bytes{')) {
-    assert.ok(Date.now() < deadline, 'mem_total appears on /alumet');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  let last = '';
+  const served = async (): Promise<string> => (last = (await get(port, '/alumet')).body.toString('utf8'));
+  const seen = (): string => last.slice(0, 2000);
+  await waitFor(async () => (await served()).includes('mem_total_alumet_bytes{'), { what: 'mem_total on /alumet', timeout: 30_000, seen });
   await run.control(['source/procfs/memory'], { type: 'pause' });
-  while ((await path()).includes('mem_total_alumet_bytes{')) {
-    assert.ok(Date.now() < deadline + 30_000, 'mem_total disappears 1.5 s after its source paused');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.match(await path(), /^kernel_cpu_time_alumet_milliseconds\{/m, 'the kernel series, still fed, stay');
+  await waitFor(async () => !(await served()).includes('mem_total_alumet_bytes{'), { what: 'mem_total gone 1.5 s after its source paused', timeout: 30_000, seen });
+  assert.match(await served(), /^kernel_cpu_time_alumet_milliseconds\{/m, 'the kernel series, still fed, stay');
   await run.stop();
 });
 

@@ -1,6 +1,7 @@
 // Tests of the shared HTTP sender against a node:http server on loopback: 5xx, 429 and refused connections
 // are to be retried, with a backoff that doubles and honours Retry-After; a 4xx refusal is final;
-// authentication headers; close() ends a request in progress.
+// authentication headers; gzip bodies; close() ends a request in progress; probe says what the server
+// answered without counting or logging.
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import { HttpSender, retryAfterMs, type HttpSenderOptions } from './http-sender.js';
 
 interface Seen {
@@ -151,4 +153,41 @@ test('Retry-After in seconds or as a date, capped', () => {
   assert.equal(retryAfterMs('soon', 10_000), 0);
   const inFiveSeconds = new Date(Date.now() + 5000).toUTCString();
   assert.ok(retryAfterMs(inFiveSeconds, 60_000) > 3000);
+});
+
+test('with gzip the body goes compressed, with Content-Encoding: gzip, and the same on a retry', async (t) => {
+  const { url, seen } = await serve(t, (n, _req, res) => {
+    res.writeHead(n === 1 ? 503 : 204);
+    res.end();
+  });
+  const sender = new HttpSender(options(url, logs().log, { gzip: true }));
+  const body = Buffer.from('m value=1 1\n'.repeat(100));
+  assert.ok('retryAfterMs' in (await sender.send(body)));
+  assert.deepEqual(await sender.send(body), { accepted: true });
+  for (const s of seen) {
+    assert.equal(s.headers['content-encoding'], 'gzip');
+    assert.ok(s.body.length < body.length, `${s.body.length} bytes sent for ${body.length}`);
+    assert.deepEqual(gunzipSync(s.body), body);
+  }
+});
+
+test('probe says what the server answered (status and message, or why there was no answer) and counts and logs nothing', async (t) => {
+  const { url, seen } = await serve(t, (n, _req, res) => {
+    res.writeHead([204, 401, 503, 503][n - 1]!);
+    res.end(n === 2 ? '{"error":"authorization failed"}' : '');
+  });
+  const { log, lines } = logs();
+  const sender = new HttpSender(options(url, log));
+  assert.equal(await sender.probe(Buffer.alloc(0)), undefined);
+  assert.equal(await sender.probe(Buffer.alloc(0)), 'HTTP 401: {"error":"authorization failed"}');
+  assert.equal(await sender.probe(Buffer.alloc(0)), 'HTTP 503');
+  assert.equal(seen.length, 3);
+  assert.equal(seen[0]!.body.length, 0);
+  assert.deepEqual({ ...sender.stats }, { accepted: 0, rejected: 0, retries: 0, lastError: undefined });
+  assert.deepEqual(lines, []);
+  const closed = await serve(t, (_n, _req, res) => res.end());
+  await new Promise<void>((resolve) => closed.server.close(() => resolve()));
+  assert.match((await new HttpSender(options(closed.url, log)).probe(Buffer.alloc(0))) ?? '', /^ECONNREFUSED/);
+  // Failed probes start no backoff: the first failed send waits the minimum.
+  assert.deepEqual(await sender.send(Buffer.from('x')), { retryAfterMs: 5, error: `${url}: HTTP 503` });
 });

@@ -6,10 +6,13 @@
 // never waits: the agent's backlog holds what an outage would otherwise cost. Worker thread (or any thread).
 //
 // Authentication (basic or bearer, each from the config or from a file read before every request, so a
-// rotated secret is picked up), the caller's headers, the timeout of each attempt and the User-Agent live
-// here too, so every push output configures them alike.
+// rotated secret is picked up), the caller's headers, gzip of the body, the timeout of each attempt and the
+// User-Agent live here too, so every push output configures them alike. `probe` makes the same request once
+// and only says what the server answered: an output's start-up check.
 
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { Log } from '../../protocol/element-api.js';
 
 export interface HttpSenderOptions {
@@ -20,6 +23,8 @@ export interface HttpSenderOptions {
   /** Protocol headers and the user's, sent with every request. */
   readonly headers: Readonly<Record<string, string>>;
   readonly userAgent: string;
+  /** Compress each body with gzip (`Content-Encoding: gzip`), in the thread pool of libuv. */
+  readonly gzip?: boolean;
   /** Limit of one attempt (connect, send, answer), ms. */
   readonly timeoutMs: number;
   /** First wait after a failed attempt, doubled after each one up to `maxBackoffMs`. */
@@ -59,6 +64,10 @@ export function isRetryable(status: number): boolean {
 }
 
 const MAX_MESSAGE = 512;
+const gzipAsync = promisify(gzip);
+
+/** What one request came to, before the sender decides what it means. */
+type Answer = { readonly ok: true } | { readonly ok: false; readonly status: number; readonly message: string; readonly retryAfter: string | null } | { readonly ok: false; readonly error: string };
 
 export class HttpSender {
   readonly #o: HttpSenderOptions;
@@ -78,36 +87,37 @@ export class HttpSender {
     this.#closing.abort();
   }
 
+  /**
+   * Makes one request with `body` and says what the server answered, without counting, logging or backoff:
+   * undefined when it accepted it, else the status and message (`HTTP 401: unauthorized`) or why no answer
+   * came (`ECONNREFUSED (…)`). Never rejects.
+   */
+  async probe(body: Uint8Array): Promise<string | undefined> {
+    const answer = await this.#request(body);
+    return answer.ok ? undefined : describeAnswer(answer);
+  }
+
   /** Makes one attempt at POSTing `body`; never rejects. */
   async send(body: Uint8Array): Promise<SendOutcome> {
-    let failure: string;
-    let retryAfter = 0;
-    try {
-      const res = await fetch(this.#o.url, {
-        method: this.#o.method ?? 'POST',
-        headers: this.#headers(),
-        body,
-        signal: AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#o.timeoutMs)]),
-      });
-      const text = res.ok ? (await res.arrayBuffer(), '') : await readMessage(res);
-      if (res.ok) {
-        this.stats.accepted++;
-        if (this.#failuresInARow > 0) {
-          this.#o.log.info(`${this.#o.name}: ${this.#o.url} accepts requests again (after ${this.#failuresInARow} failed attempts)`);
-          this.#failuresInARow = 0;
-        }
-        return { accepted: true };
+    const answer = await this.#request(body);
+    if (answer.ok) {
+      this.stats.accepted++;
+      if (this.#failuresInARow > 0) {
+        this.#o.log.info(`${this.#o.name}: ${this.#o.url} accepts requests again (after ${this.#failuresInARow} failed attempts)`);
+        this.#failuresInARow = 0;
       }
-      failure = `HTTP ${res.status}${text ? `: ${text}` : ''}`;
-      if (!isRetryable(res.status)) {
+      return { accepted: true };
+    }
+    const failure = describeAnswer(answer);
+    let retryAfter = 0;
+    if ('status' in answer) {
+      if (!isRetryable(answer.status)) {
         this.stats.rejected++;
         this.stats.lastError = failure;
         this.#logRejection(failure);
-        return { accepted: false, status: res.status, message: text };
+        return { accepted: false, status: answer.status, message: answer.message };
       }
-      retryAfter = retryAfterMs(res.headers.get('retry-after'), this.#o.maxBackoffMs * 6);
-    } catch (e) {
-      failure = this.#closing.signal.aborted ? 'sender closed' : describeFetchError(e, this.#o.timeoutMs);
+      retryAfter = retryAfterMs(answer.retryAfter, this.#o.maxBackoffMs * 6);
     }
     this.stats.retries++;
     this.stats.lastError = failure;
@@ -117,6 +127,29 @@ export class HttpSender {
       this.#o.log.warn(`${this.#o.name}: ${this.#o.url}: ${failure}; the points are kept and sent again with backoff (up to ${this.#o.maxBackoffMs} ms between attempts)`);
     } else this.#o.log.debug({ attempt: this.#failuresInARow, wait }, `${this.#o.name}: ${failure}; retrying`);
     return { retryAfterMs: wait, error: `${this.#o.url}: ${failure}` };
+  }
+
+  async #request(body: Uint8Array): Promise<Answer> {
+    try {
+      const headers = this.#headers();
+      if (this.#o.gzip === true) {
+        body = await gzipAsync(body);
+        headers['Content-Encoding'] = 'gzip';
+      }
+      const res = await fetch(this.#o.url, {
+        method: this.#o.method ?? 'POST',
+        headers,
+        body,
+        signal: AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#o.timeoutMs)]),
+      });
+      if (res.ok) {
+        await res.arrayBuffer();
+        return { ok: true };
+      }
+      return { ok: false, status: res.status, message: await readMessage(res), retryAfter: res.headers.get('retry-after') };
+    } catch (e) {
+      return { ok: false, error: this.#closing.signal.aborted ? 'sender closed' : describeFetchError(e, this.#o.timeoutMs) };
+    }
   }
 
   #headers(): Record<string, string> {
@@ -148,6 +181,11 @@ function readSecret(path: string): string {
   return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
 }
 
+function describeAnswer(answer: Exclude<Answer, { ok: true }>): string {
+  if ('error' in answer) return answer.error;
+  return `HTTP ${answer.status}${answer.message ? `: ${answer.message}` : ''}`;
+}
+
 async function readMessage(res: Response): Promise<string> {
   try {
     const text = (await res.text()).trim();
@@ -170,5 +208,6 @@ function describeFetchError(e: unknown, timeoutMs: number): string {
   if (err.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
   const cause = err.cause;
   if (cause?.code !== undefined) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
-  return err.message ?? String(e);
+  // fetch's own refusals (a port browsers block, say) come as a cause with a message and no code.
+  return cause?.message ?? err.message ?? String(e);
 }

@@ -14,6 +14,8 @@ export const syntheticSchema = t.table({
   metrics: t.int(1, { min: 1, max: 10_000 }),
   /** Attributes per point (attr_0 … attr_N-1, string values). */
   attributes: t.int(0, { min: 0, max: 64 }),
+  /** Series of each metric, told apart by their attribute values: point j is series (j div metrics) mod this. */
+  series_per_metric: t.int(1, { min: 1, max: 1_000_000 }),
   /** Value type of every synthetic metric. */
   value_type: t.oneOf(['f64', 'u64'], 'f64'),
   /** 0 = never fail; N = the Nth poll of each source throws (fault tests). */

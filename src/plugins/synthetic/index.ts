@@ -21,6 +21,15 @@ export default definePlugin<SyntheticConfig>({
         `${config.metrics} metrics but only ${config.points_per_poll} points per poll: synthetic_${config.points_per_poll} and above would never get a point; set metrics <= points_per_poll`,
       );
     }
+    if (config.series_per_metric === 1) return;
+    if (config.attributes === 0) {
+      problems.add('series_per_metric', `${config.series_per_metric} series per metric need attributes to tell them apart; set attributes >= 1`);
+    } else if (config.metrics * config.series_per_metric > config.points_per_poll) {
+      problems.add(
+        'series_per_metric',
+        `${config.metrics} metrics × ${config.series_per_metric} series but only ${config.points_per_poll} points per poll: some series would never get a point; set metrics × series_per_metric <= points_per_poll`,
+      );
+    }
   },
 
   start(config, ctx) {
@@ -31,6 +40,7 @@ export default definePlugin<SyntheticConfig>({
       metrics,
       pointsPerPoll: config.points_per_poll,
       attributes: config.attributes,
+      seriesPerMetric: config.series_per_metric,
       failAfterPolls: config.fail_after_polls,
     };
     const trigger =

@@ -10,26 +10,33 @@ export interface SyntheticSourceConfig {
   pointsPerPoll: SyntheticConfig['points_per_poll'];
   /** Attributes per point. */
   attributes: SyntheticConfig['attributes'];
+  /** Point j is series (j div metrics.length) mod this of its metric, told apart by attribute values; 1 if absent. */
+  seriesPerMetric?: SyntheticConfig['series_per_metric'];
   /** 0 = never; else the poll with this number (counting from 1) throws. */
   failAfterPolls: SyntheticConfig['fail_after_polls'];
 }
 
 const TWO_32 = 4294967296;
 
-/** The points of one poll, with zero values. One attribute set per metric, shared by its points. */
+/** The points of one poll, with zero values. One attribute set per series, shared by its points. */
 export function buildTemplate(config: SyntheticSourceConfig): Batch {
   const n = config.pointsPerPoll;
   const tpl = new Batch(n);
   const kind = tpl.intern(LOCAL_MACHINE.kind);
   const id = tpl.intern(LOCAL_MACHINE.id);
-  const sets = config.metrics.map((_, m) => {
-    if (config.attributes === 0) return 0;
-    const attrs: Attributes = Array.from({ length: config.attributes }, (_, k) => [`attr_${k}`, `m${m}_${k}`] as const);
-    return tpl.addAttrSet(attrs);
-  });
+  const seriesPerMetric = config.seriesPerMetric ?? 1;
+  const sets = config.metrics.map((_, m) =>
+    Array.from({ length: seriesPerMetric }, (_, series) => {
+      if (config.attributes === 0) return 0;
+      const tail = seriesPerMetric === 1 ? '' : `_s${series}`;
+      const attrs: Attributes = Array.from({ length: config.attributes }, (_, k) => [`attr_${k}`, `m${m}_${k}${tail}`] as const);
+      return tpl.addAttrSet(attrs);
+    }),
+  );
   const f64 = config.metrics[0]!.type === F64;
   for (let j = 0; j < n; j++) {
     const m = j % config.metrics.length;
+    const series = Math.floor(j / config.metrics.length) % seriesPerMetric;
     if (f64) tpl.setF64(j, 0);
     else tpl.setU64(j, 0);
     tpl.metric[j] = config.metrics[m]!.id;
@@ -37,7 +44,7 @@ export function buildTemplate(config: SyntheticSourceConfig): Batch {
     tpl.resId[j] = id;
     tpl.consKind[j] = kind;
     tpl.consId[j] = id;
-    tpl.attrs[j] = sets[m]!;
+    tpl.attrs[j] = sets[m]![series]!;
   }
   tpl.length = n;
   return tpl;

@@ -30,6 +30,7 @@ test('the default config passes check', () => {
     points_per_poll: 10,
     metrics: 1,
     attributes: 0,
+    series_per_metric: 1,
     value_type: 'f64',
     fail_after_polls: 0,
     sources: 1,
@@ -45,6 +46,9 @@ test('config problems name the key and what is valid', () => {
     [{ fail_after_polls: -1 }, /^plugins\.synthetic\.fail_after_polls: must be >= 0/],
     [{ poll_interval: 'fast' }, /^plugins\.synthetic\.poll_interval: .*not a duration/],
     [{ point_per_poll: 3 }, /^plugins\.synthetic\.point_per_poll: unknown key; did you mean "points_per_poll"\?/],
+    [{ series_per_metric: 2, points_per_poll: 2 }, /^plugins\.synthetic\.series_per_metric: 2 series per metric need attributes to tell them apart; set attributes >= 1$/],
+    [{ series_per_metric: 3, metrics: 2, attributes: 1, points_per_poll: 5 }, /^plugins\.synthetic\.series_per_metric: 2 metrics × 3 series but only 5 points per poll: some series would never get a point/],
+    [{ series_per_metric: 0 }, /^plugins\.synthetic\.series_per_metric: must be >= 1, got 0/],
   ];
   for (const [input, message] of cases) {
     const { problems } = parse(input);
@@ -88,6 +92,19 @@ test('each poll emits points_per_poll points cycling through the metrics, with c
     assert.deepEqual(p.consumer, { kind: 'local_machine', id: '' });
     assert.deepEqual(p.attributes, { attr_0: `m${m}_0`, attr_1: `m${m}_1` });
   });
+  await run.stop();
+});
+
+test('series_per_metric spreads the points of each metric over that many series, by their attribute values', async (t) => {
+  const run = await startPlugin(t, synthetic, { config: { points_per_poll: 13, metrics: 2, series_per_metric: 3, attributes: 2, poll_interval: '1h' } });
+  const points = await run.waitForPoints('the first poll', (p) => p.length === 13);
+  points.forEach((p, j) => {
+    const m = j % 2;
+    const series = Math.floor(j / 2) % 3;
+    assert.equal(p.metric, `synthetic_${m}`);
+    assert.deepEqual(p.attributes, { attr_0: `m${m}_0_s${series}`, attr_1: `m${m}_1_s${series}` }, `point ${j}`);
+  });
+  assert.equal(new Set(points.map((p) => `${p.metric} ${JSON.stringify(p.attributes)}`)).size, 6, '2 metrics × 3 series');
   await run.stop();
 });
 

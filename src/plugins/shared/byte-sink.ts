@@ -1,4 +1,5 @@
-// A growable byte buffer that CSV rows are written into directly (worker thread, or any thread in tests).
+// A growable byte buffer that CSV rows and InfluxDB lines are written into directly (worker thread, or any
+// thread in tests).
 // Building rows as JS strings costs a rope, a flatten and a UTF-8 encode per batch; writing the bytes of
 // each cell in place is about twice as fast and leaves almost nothing for the garbage collector.
 
@@ -96,6 +97,20 @@ export class ByteSink {
       x = q;
     }
     buf[--p] = DIGITS + x;
+  }
+
+  /** Exactly `width` decimal digits of the non-negative integer `v` (below 10^width), with leading zeros. */
+  padded(v: number, width: number): void {
+    this.reserve(width);
+    const buf = this.buf;
+    let p = this.length + width;
+    this.length = p;
+    let x = v;
+    for (let i = 0; i < width; i++) {
+      const q = Math.floor(x / 10);
+      buf[--p] = DIGITS + (x - q * 10);
+      x = q;
+    }
   }
 
   /** `width` decimal digits of `v` with leading zeros, dropping trailing zeros (the fraction of a timestamp). */

@@ -1,5 +1,5 @@
-// USER_HZ, the unit of the tick counts in /proc/stat. Main thread, once at plugin start; the value goes to
-// the kernel source in its config.
+// USER_HZ, the unit of the tick counts in /proc/stat and /proc/PID/stat. Main thread: procfs reads it once
+// at start and gives it to its sources in their config; `exec` reads its children's CPU time in it.
 
 import { execFileSync } from 'node:child_process';
 
