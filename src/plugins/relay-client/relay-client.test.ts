@@ -115,7 +115,8 @@ test('while the server is down the points wait in a bounded backlog (the oldest 
   const port = await freePort();
   const run = await clientOf(t, port, { buffer_max_length: 100, buffer_timeout: '10ms', max_backlog_points: 50 }, { poll_interval: '10ms', points_per_poll: 10 });
   const down = await run.waitForElement(OUTPUT, 'points dropped from a full backlog', (e) => e.counters['dropped_backlog']! > 0 && e.counters['retries']! >= 2);
-  assert.ok(down.counters['backlog_points']! <= 50, `backlog_points ${down.counters['backlog_points']} <= 50`);
+  // The limit, plus what the write being tried again holds (never dropped while it is tried): 100 points at most.
+  assert.ok(down.counters['backlog_points']! <= 50 + 100, `backlog_points ${down.counters['backlog_points']} <= 150`);
   const server = await rawRelayServer((peer) => answerGreets(peer), port);
   t.after(() => server.close());
   await run.waitForElement(OUTPUT, 'points sent once the server is up', (e) => e.counters['points_out']! >= 100);
