@@ -148,6 +148,7 @@ async function startInProcess(): Promise<{ measure(): Promise<number> }> {
     metrics: new Map(registry.all().map((m) => [m.id, m])),
     isRestart: false,
     runtime: { add() {}, remove() {}, onConsumerEvent() {} },
+    registerMetrics: () => Promise.reject(new Error('no metric registry in the in-process bench')),
   };
   const load = async <M>(url: string): Promise<M> => ((await import(url)) as { default: M }).default;
   const counter = new SharedArrayBuffer(16);

@@ -112,8 +112,8 @@ Options (before or after the command, but not after exec's PROG):
                               Options of the Rust agent, accepted with no effect here (an info line
                               says why)
   --relay-out ADDR, --relay-in ADDR
-                              Set plugins.relay-client.relay_server / plugins.relay-server.address;
-                              those plugins of the Rust agent are not in this build
+                              Set plugins.relay-client.relay_server / plugins.relay-server.address
+                              (which enables that plugin, as its table would)
   -h, --help                  Show this help
   -V, --version               Show the version
 

@@ -11,7 +11,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parse, stringify } from 'smol-toml';
 import { Problems, type Schema } from '../src/agent/config/schema.js';
-import { isDerived, type AnyPlugin } from '../src/agent/plugin-api.js';
+import { isDerived, isForeign, type AnyPlugin } from '../src/agent/plugin-api.js';
 import { PLUGINS } from '../src/plugins/index.js';
 import { UNITS, parseUnit, unitEquals, unitUniqueName } from '../src/protocol/units.js';
 import { REPO_ROOT } from './helpers/agent-process.js';
@@ -232,9 +232,9 @@ for (const plugin of PLUGINS) {
       const where = `${rel(readmePath)}:${row.line}: ${name}`;
       const attributes = row.at('attributes');
       sameNames(`${where}: attributes (each key in backticks, "—" for none)`, attributes === '—' ? [] : backticked(attributes), [...(spec.attributes ?? [])], 'its declared attributes');
-      if (isDerived(spec)) {
+      if (isDerived(spec) || isForeign(spec)) {
         for (const column of ['unit', 'type']) {
-          assert.match(row.at(column), /^as\b/, `${where}: a derived family's ${column} cell says whose it is ("as \`<metric>\`")`);
+          assert.match(row.at(column), /^as\b/, `${where}: a derived or foreign family's ${column} cell says whose it is ("as \`<metric>\`", "as the client sent it")`);
         }
         continue;
       }

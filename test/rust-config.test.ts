@@ -61,8 +61,8 @@ test("the Rust agent's default config for our plugins loads, with one note per t
     ['procfs', 'cgroups', 'csv', 'socket-control', 'energy-estimation-tdp', 'energy-to-carbon', 'aggregation'],
   );
   // The disabled tables of the Rust agent's other plugins are accepted and are no plugins of ours; its
-  // disabled rapl, prometheus-exporter and influxdb tables are ours, read with our defaults for the keys they lack.
-  assert.deepEqual(cfg.disabled, ['rapl', 'prometheus-exporter', 'influxdb', 'synthetic', 'filter', 'energy-attribution', 'prometheus-remote-write', 'opentelemetry']);
+  // disabled rapl, prometheus-exporter, influxdb and relay tables are ours, read with our defaults for the keys they lack.
+  assert.deepEqual(cfg.disabled, ['rapl', 'prometheus-exporter', 'influxdb', 'relay-client', 'relay-server', 'synthetic', 'filter', 'energy-attribution', 'prometheus-remote-write', 'opentelemetry']);
   const configOf = (name: string) => cfg.plugins.find((p) => p.plugin.name === name)!.config;
   assert.deepEqual(configOf('energy-to-carbon'), { mode: 'world_avg' });
   assert.deepEqual(configOf('aggregation'), { interval: '1m', function: 'Sum', metrics: [], keep_inputs: false });
@@ -179,7 +179,7 @@ test('exe_regex = "" follows every process: a child spawned after the start, the
 test("a table of a plugin of the Rust agent that this build lacks is accepted disabled, and otherwise says so", (t) => {
   const dir = tempDir();
   t.after(() => rmrf(dir));
-  assert.ok(RUST_ONLY.includes('nvml') && RUST_ONLY.includes('relay-client') && !RUST_ONLY.includes('procfs') && !RUST_ONLY.includes('rapl'));
+  assert.ok(RUST_ONLY.includes('nvml') && RUST_ONLY.includes('mongodb') && !RUST_ONLY.includes('procfs') && !RUST_ONLY.includes('relay-client'));
   for (const name of RUST_ONLY) {
     const disabled = load(dir, `[plugins.${name}]\nenabled = false\nwhatever = "the Rust plugin's own keys"\n[plugins.csv]\n`);
     assert.deepEqual(disabled.plugins.map((p) => p.plugin.name), ['csv'], name);
@@ -251,12 +251,14 @@ test("the Rust agent's options win over the config: applied where they mean some
   assert.match(cfg.notes[2]!, CHANNEL_NOTE);
   assert.match(cfg.notes[2]!, /; the value 64 from --source-channel-size is ignored$/);
 
-  // --relay-out and --relay-in set the keys of plugins this build lacks: the error says which option did it.
-  assert.deepEqual(problems(dir, '[plugins.csv]\n', { rustFlags: [flag('--relay-out', '[::1]:50051')] }), [
-    `--relay-out: plugins.relay-client: "relay-client" is a plugin of the Rust agent that is not available in this build (available: ${AVAILABLE}); write enabled = false in [plugins.relay-client], or remove the table`,
+  // --relay-out and --relay-in set the relay plugins' addresses, which enables them as a table would.
+  const relay = load(dir, '[plugins.csv]\n', { rustFlags: [flag('--relay-out', '127.0.0.1:4000'), flag('--relay-in', '[::1]:4001')] });
+  const configOf = (name: string) => relay.plugins.find((p) => p.plugin.name === name)?.config as Record<string, unknown> | undefined;
+  assert.equal(configOf('relay-client')?.['relay_server'], '127.0.0.1:4000');
+  assert.equal(configOf('relay-server')?.['address'], '[::1]:4001');
+  assert.deepEqual(problems(dir, '[plugins.csv]\n', { rustFlags: [flag('--relay-out', 'nowhere')] }), [
+    '--relay-out: plugins.relay-client.relay_server: "nowhere": no port; write HOST:PORT or [IPv6]:PORT, e.g. "127.0.0.1:50051" or "[::1]:50051"',
   ]);
-  const kept = load(dir, '[plugins.relay-server]\nenabled = false\n', { rustFlags: [flag('--relay-in', '[::]:50051')] });
-  assert.deepEqual(kept.notes, []);
   assert.deepEqual(load(dir, '', { rustFlags: [flag('--relay-in', '[::]:50051')], only: ['csv'] }).plugins.map((p) => p.plugin.name), ['csv']);
 });
 

@@ -45,7 +45,7 @@ export class Agent {
     this.#opts = opts;
     this.#log = opts.log;
     this.#outputFiles = new OutputFiles(opts.log);
-    this.supervisor = new Supervisor({ log: opts.log, logLevel: opts.logLevel, pretty: opts.pretty, pipeline: opts.pipeline });
+    this.supervisor = new Supervisor({ log: opts.log, logLevel: opts.logLevel, pretty: opts.pretty, pipeline: opts.pipeline, registry: this.registry });
   }
 
   /**
@@ -192,6 +192,7 @@ export class Agent {
         })),
       source: (name, module, config, trigger) =>
         add('source', name, module, config, parseDuration(trigger.poll_interval), trigger.flush_interval === undefined ? undefined : parseDuration(trigger.flush_interval)),
+      autonomousSource: (name, module, config) => add('source', name, module, config),
       transform: (name, module, config) => add('transform', name, module, config),
       output: (name, module, config) => add('output', name, module, config),
       claimOutputFile: (path, key) => this.#outputFiles.claim(path, `plugins.${plugin.name}.${key}`),

@@ -47,13 +47,28 @@ export interface DerivedMetricSpec {
 }
 
 /**
+ * Metrics whose definitions come with the data from another agent (relay-server's): their names, units,
+ * types and attributes are the sender's, so a family of them accepts any metric and any attribute.
+ */
+export interface ForeignMetricSpec {
+  foreign: true;
+  description: string;
+  /** Attribute keys the plugin itself adds to their points. */
+  attributes?: readonly string[];
+}
+
+/**
  * A plugin's metrics by name. A name with a `<placeholder>` is a family whose names depend on the config
  * (`synthetic_<m>`: synthetic_0, synthetic_1, …); any text may stand in for the placeholder.
  */
-export type MetricSpecs = Readonly<Record<string, MetricSpec | DerivedMetricSpec>>;
+export type MetricSpecs = Readonly<Record<string, MetricSpec | DerivedMetricSpec | ForeignMetricSpec>>;
 
-export function isDerived(spec: MetricSpec | DerivedMetricSpec): spec is DerivedMetricSpec {
+export function isDerived(spec: MetricSpec | DerivedMetricSpec | ForeignMetricSpec): spec is DerivedMetricSpec {
   return (spec as DerivedMetricSpec).derived === true;
+}
+
+export function isForeign(spec: MetricSpec | DerivedMetricSpec | ForeignMetricSpec): spec is ForeignMetricSpec {
+  return (spec as ForeignMetricSpec).foreign === true;
 }
 
 /** A metric a plugin registered, as `registeredMetrics` lists it. */
@@ -76,6 +91,8 @@ export interface PluginStartContext {
   registeredMetrics(): RegisteredMetric[];
   /** A managed source in its own worker, polled on `trigger`. `config` is structured-cloned to the worker. */
   source(name: string, module: URL, config: unknown, trigger: SourceTrigger): void;
+  /** An autonomous source in its own worker: it produces when it likes (a server receiving points), unpolled. */
+  autonomousSource(name: string, module: URL, config: unknown): void;
   transform(name: string, module: URL, config: unknown): void;
   output(name: string, module: URL, config: unknown): void;
   /**

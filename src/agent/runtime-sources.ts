@@ -1,6 +1,7 @@
 // Run-time sources (main thread): the sources elements create while the agent runs (one per process, one per
-// cgroup), placed on the shared pool of worker threads — the thread with the least polling load — and removed
-// (final flush) when they end or their creator removes them.
+// cgroup), placed on the shared pool of worker threads — the thread with the least polling load — or, when
+// they work on what their creator holds (a relay client's connection), on their creator's thread; and
+// removed (final flush) when they end or their creator removes them.
 
 import { availableParallelism } from 'node:os';
 import type { Logger } from '../protocol/logging.js';
@@ -63,14 +64,15 @@ export class RuntimeSources {
       element: spec.element,
       moduleUrl: spec.module,
       config: spec.config,
-      pollNs: parseDuration(spec.poll_interval),
+      pollNs: spec.poll_interval === undefined ? undefined : parseDuration(spec.poll_interval),
       flushNs: spec.flush_interval === undefined ? undefined : parseDuration(spec.flush_interval),
       runtime: true,
     });
     if (spec.paused) r.desired = 'paused';
     const placed = links.change(async () => {
       if (this.#o.shuttingDown()) return undefined;
-      const slot = await this.#poolSlotFor();
+      const slot = spec.sameThread ? table.slotOf(creator) : await this.#poolSlotFor();
+      if (slot === undefined || slot.retired) return undefined;
       slot.elements.push(r);
       table.place(r, slot);
       return slot;

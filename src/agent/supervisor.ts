@@ -4,10 +4,10 @@
 
 import type { Logger } from '../protocol/logging.js';
 import type { MetricInfo } from '../protocol/metrics.js';
-import type { WorkerEvent } from '../protocol/messages.js';
+import type { RegistrationResult, WorkerEvent } from '../protocol/messages.js';
 import type { ConsumerEvent } from '../protocol/element.js';
 import { parseDuration } from '../protocol/duration.js';
-import { actionRefusal } from '../protocol/element-kinds.js';
+import { AUTONOMOUS_REFUSALS, actionRefusal } from '../protocol/element-kinds.js';
 import type { ControlAction, ElementControl, ElementSummary } from '../control/control-target.js';
 import type { PipelineSettings } from './config/pipeline-settings.js';
 import type { ElementDecl, ElementRecord } from './element-record.js';
@@ -18,6 +18,7 @@ import { logBalance, pointBalance, type PointBalance } from './point-balance.js'
 import { RestartPolicy } from './restart-policy.js';
 import { RuntimeSources } from './runtime-sources.js';
 import { WorkerHandle } from './worker-handle.js';
+import type { MetricRegistry } from './metric-registry.js';
 
 export interface SupervisorOptions {
   log: Logger;
@@ -26,6 +27,8 @@ export interface SupervisorOptions {
   pretty: boolean;
   /** The `[pipeline]` table, as the config gives it. */
   pipeline: PipelineSettings;
+  /** Where elements register metrics while the agent runs (the agent's registry). */
+  registry: MetricRegistry;
 }
 
 const START_TIMEOUT_MS = 30_000;
@@ -203,6 +206,7 @@ export class Supervisor implements ElementControl {
     if (this.#isShuttingDown()) throw new Error('the agent is shutting down');
     const refusal = actionRefusal(action.type, r.name, r.kind);
     if (refusal !== undefined) throw new Error(refusal);
+    if ((action.type === 'set-period' || action.type === 'trigger-now') && r.pollNs === undefined) throw new Error(AUTONOMOUS_REFUSALS[action.type]);
     const t = this.#controlTimeoutMs;
     const call = <T>(what: string, fn: Parameters<WorkerHandle['call']>[1]): Promise<T> => {
       const p = slot.handle.call(what, fn, t) as Promise<T>;
@@ -270,6 +274,9 @@ export class Supervisor implements ElementControl {
         if (r.decl.runtime) void this.#runtime.remove(r);
         else void this.#applyOne(r, { type: 'stop' }).catch(() => undefined);
         return;
+      case 'register-metrics':
+        void this.#registerMetrics(r, e);
+        return;
       case 'retrying':
         // The output keeps the points and tries again by itself; status shows why until it recovers.
         r.lastError = e.error;
@@ -279,6 +286,34 @@ export class Supervisor implements ElementControl {
     }
     r.lastError = e.error;
     this.#restarts.schedule(r, () => this.#table.slotOf(r)!.handle.call('restart', (c) => c.restart(r.id), this.#controlTimeoutMs));
+  }
+
+  /**
+   * Registers the metrics an element asks for while the agent runs, tells every worker about those that are
+   * new, and only then answers the element: no batch of the new metrics can reach an output that does not
+   * know them. A wiring change (see LinkTable.change), so that a worker started meanwhile gets them too.
+   */
+  async #registerMetrics(r: ElementRecord, e: Extract<WorkerEvent, { type: 'register-metrics' }>): Promise<void> {
+    let result: RegistrationResult;
+    try {
+      const metrics = await this.#links.change(async () => {
+        const known = this.#opts.registry.size;
+        const registered = e.metrics.map((m) => this.#opts.registry.registerOrRename(m.name, m.type, m.unit, m.description, e.renameSuffix));
+        const added = this.#opts.registry.all().slice(known);
+        if (added.length > 0) {
+          this.#metrics.push(...added);
+          this.#log.info(`${r.name} registered ${added.length} metrics: ${added.map((m) => m.name).join(', ')}`);
+          const slots = this.#topology.all().filter((s) => !s.retired && s.handle.alive);
+          await Promise.allSettled(slots.map((s) => s.handle.call('addMetrics', (c) => c.addMetrics(added), this.#controlTimeoutMs)));
+        }
+        return registered;
+      });
+      result = { metrics };
+    } catch (err) {
+      result = { error: (err as Error).message };
+    }
+    const slot = this.#table.slotOf(r);
+    await slot?.handle.call('metricsRegistered', (c) => c.metricsRegistered(e.request, result), this.#controlTimeoutMs).catch(() => undefined);
   }
 
   #onWorkerExit(handle: WorkerHandle, error: Error | undefined): void {

@@ -17,6 +17,8 @@ import openTelemetry from './opentelemetry/index.js';
 import rapl from './rapl/index.js';
 import energyToCarbon from './energy-to-carbon/index.js';
 import aggregation from './aggregation/index.js';
+import relayClient from './relay-client/index.js';
+import relayServer from './relay-server/index.js';
 
 export const PLUGINS: readonly AnyPlugin[] = [
   procfs,
@@ -34,4 +36,6 @@ export const PLUGINS: readonly AnyPlugin[] = [
   rapl,
   energyToCarbon,
   aggregation,
+  relayClient,
+  relayServer,
 ];

@@ -5,9 +5,11 @@
 
 export {
   defineSource,
+  defineAutonomousSource,
   defineTransform,
   defineOutput,
   SourceEnded,
+  type AutonomousSource,
   type ConsumerEvent,
   type ElementContext,
   type Log,
@@ -16,12 +18,13 @@ export {
   type WriteOutcome,
   type RuntimeSourceSpec,
   type Source,
+  type SourceOutlet,
   type Transform,
 } from './element.js';
 export { Batch, F64, U64, LOCAL_MACHINE, type AttrValue, type Attributes, type PointView, type ResourceRef, type Timestamp, type ValueType } from './batch.js';
 export { BatchBuilder } from './batch-builder.js';
-export type { MetricHandle, MetricInfo, Unit } from './metrics.js';
-export { prefixFactor, unitDisplayName, unitUniqueName } from './units.js';
+export type { MetricHandle, MetricInfo, NewMetric, Unit } from './metrics.js';
+export { PREFIXES, UNITS, prefixFactor, unitDisplayName, unitUniqueName } from './units.js';
 export { closest } from './suggest.js';
 export { parseDuration } from './duration.js';
 export { parseByteSize } from './byte-size.js';

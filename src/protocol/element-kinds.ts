@@ -37,6 +37,12 @@ export function actionRefusal(action: ActionType, name: string, kind: ElementKin
   return kinds.includes(kind) ? undefined : `${action} applies to ${describeKinds(kinds)}; ${name} is ${KIND_ARTICLE[kind]}`;
 }
 
+/** Why an autonomous source (one that is not polled: it has no period) refuses the actions it cannot take. */
+export const AUTONOMOUS_REFUSALS: Readonly<Record<'set-period' | 'trigger-now', string>> = {
+  'set-period': 'an autonomous source has no period',
+  'trigger-now': 'an autonomous source cannot be triggered',
+};
+
 /** Sorts sources, then transforms, then outputs. */
 export function kindRank(kind: ElementKind): number {
   return ELEMENT_KINDS.indexOf(kind);

@@ -3,7 +3,7 @@
 
 import type { Batch, Timestamp } from './batch.js';
 import type { BatchBuilder } from './batch-builder.js';
-import type { MetricInfo } from './metrics.js';
+import type { MetricInfo, NewMetric } from './metrics.js';
 
 /** Minimal logger shape (a pino child logger in practice). */
 export interface Log {
@@ -23,6 +23,13 @@ export interface ElementContext {
   readonly isRestart: boolean;
   /** Creates and removes sources while the pipeline runs (one per process, one per cgroup…). */
   readonly runtime: RuntimeSources;
+  /**
+   * Registers metrics while the agent runs (those a relay client announces): each as a plugin's metric is
+   * registered, or as `<name>_<renameSuffix>` (then `_2`, `_3`, …) when its name belongs to a metric of
+   * another unit or type. Resolves with each as registered, in order, once every element of the agent
+   * knows them (`metrics` included), so that points of them may be sent at once.
+   */
+  registerMetrics(metrics: readonly NewMetric[], renameSuffix: string): Promise<MetricInfo[]>;
 }
 
 /** A source created at run time. It belongs to the same plugin as the element that created it. */
@@ -32,8 +39,14 @@ export interface RuntimeSourceSpec {
   /** URL (href) of the element module, e.g. `new URL('./process.js', import.meta.url).href`. */
   readonly module: string;
   readonly config: unknown;
-  readonly poll_interval: string;
+  /** The poll interval of a managed source; absent for an autonomous source. */
+  readonly poll_interval?: string;
   readonly flush_interval?: string;
+  /**
+   * Runs on its creator's thread instead of the shared pool: for a source that works on what its creator
+   * holds (a server's connection: a socket cannot move to another thread).
+   */
+  readonly sameThread?: boolean;
   /** Start paused (the first poll of a running source is immediate). */
   readonly paused?: boolean;
 }
@@ -60,6 +73,33 @@ export interface Source {
   /** Called when the source is paused (Alumet's `reset`). */
   reset?(): void;
   close?(): void | Promise<void>;
+}
+
+/**
+ * An autonomous source: it produces when it likes (points that arrive over the network) instead of being
+ * polled. `start` is called once the pipeline runs; `pause` and `resume` on control requests.
+ */
+export interface AutonomousSource {
+  start(out: SourceOutlet): void | Promise<void>;
+  /** Produce nothing until `resume`, losing nothing (stop reading a socket, so that the sender waits). */
+  pause?(): void;
+  resume?(): void;
+  /** Stop for good; what it still holds goes to its outlet before this resolves. */
+  close?(): void | Promise<void>;
+}
+
+/** Where an autonomous source hands its batches. */
+export interface SourceOutlet {
+  /** Hands a batch downstream (counted `points_out`); it waits for the consumers' credit if need be (see `ready`). */
+  send(batch: Batch): void;
+  /** True while a batch would go downstream at once: a source that reads a socket stops reading when false. */
+  readonly ready: boolean;
+  /** Resolves once `ready` is true again. */
+  whenReady(): Promise<void>;
+  /** What the source relayed is gone (a client disconnected): the element ends, a run-time one is removed. */
+  end(reason: string): void;
+  /** The source failed: it is marked failed, and restarted (closed, then created and started anew). */
+  fail(error: unknown): void;
 }
 
 /** A transform: gets each batch and returns the batch to forward (the same one, modified, or a new one). */
@@ -126,6 +166,11 @@ export interface SourceModule<C> {
   readonly kind: 'source';
   create(config: C, ctx: ElementContext): Source | Promise<Source>;
 }
+export interface AutonomousSourceModule<C> {
+  readonly kind: 'source';
+  readonly autonomous: true;
+  create(config: C, ctx: ElementContext): AutonomousSource | Promise<AutonomousSource>;
+}
 export interface TransformModule<C> {
   readonly kind: 'transform';
   create(config: C, ctx: ElementContext): Transform | Promise<Transform>;
@@ -134,10 +179,13 @@ export interface OutputModule<C> {
   readonly kind: 'output';
   create(config: C, ctx: ElementContext): Output | Promise<Output>;
 }
-export type ElementModule<C = unknown> = SourceModule<C> | TransformModule<C> | OutputModule<C>;
+export type ElementModule<C = unknown> = SourceModule<C> | AutonomousSourceModule<C> | TransformModule<C> | OutputModule<C>;
 
 export function defineSource<C>(create: SourceModule<C>['create']): SourceModule<C> {
   return { kind: 'source', create };
+}
+export function defineAutonomousSource<C>(create: AutonomousSourceModule<C>['create']): AutonomousSourceModule<C> {
+  return { kind: 'source', autonomous: true, create };
 }
 export function defineTransform<C>(create: TransformModule<C>['create']): TransformModule<C> {
   return { kind: 'transform', create };

@@ -5,7 +5,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { WireBatch } from './batch.js';
 import type { ConsumerEvent, RuntimeSourceSpec } from './element.js';
 import type { ElementKind } from './element-kinds.js';
-import type { MetricInfo } from './metrics.js';
+import type { MetricInfo, NewMetric } from './metrics.js';
 
 /** Downstream → upstream: `n` more batches may be sent on this link. */
 export interface CreditGrant {
@@ -62,7 +62,12 @@ export type WorkerEvent =
   | { readonly type: 'retrying'; readonly id: number; readonly error: string }
   /** Element `id` asks for a run-time source of its plugin. */
   | { readonly type: 'add-source'; readonly id: number; readonly spec: RuntimeSourceSpec }
-  | { readonly type: 'remove-source'; readonly id: number; readonly element: string };
+  | { readonly type: 'remove-source'; readonly id: number; readonly element: string }
+  /** Element `id` registers metrics while the agent runs; the answer comes as `metricsRegistered(request, …)`. */
+  | { readonly type: 'register-metrics'; readonly id: number; readonly request: number; readonly metrics: NewMetric[]; readonly renameSuffix: string };
+
+/** What a worker learns of its `register-metrics` request: the metrics as registered, in order, or why not. */
+export type RegistrationResult = { readonly metrics: MetricInfo[] } | { readonly error: string };
 
 /** The control API every worker exposes over comlink. Calls resolve once the request has taken effect. */
 export interface WorkerControl {
@@ -96,4 +101,8 @@ export interface WorkerControl {
   /** Forgets a link whose consumer died; resolves with the points lost on it (unacknowledged or sent since). */
   detachOutput(linkId: number): Promise<number>;
   consumerEvent(event: ConsumerEvent): void;
+  /** Metrics registered while the agent runs: the worker's elements see them in their `metrics` from now on. */
+  addMetrics(metrics: MetricInfo[]): void;
+  /** The answer to this worker's `register-metrics` request `request` (sent once every worker has the metrics). */
+  metricsRegistered(request: number, result: RegistrationResult): void;
 }

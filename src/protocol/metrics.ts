@@ -32,3 +32,11 @@ export interface MetricHandle {
   readonly name: string;
   readonly type: ValueType;
 }
+
+/** A metric to register while the agent runs (ElementContext.registerMetrics). */
+export interface NewMetric {
+  readonly name: string;
+  readonly type: ValueType;
+  readonly unit: Unit;
+  readonly description: string;
+}

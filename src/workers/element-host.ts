@@ -7,7 +7,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { ElementCounters } from '../protocol/counters.js';
 import type { ConsumerEvent, ElementContext } from '../protocol/element.js';
 import type { Logger } from '../protocol/logging.js';
-import type { MetricInfo } from '../protocol/metrics.js';
+import type { MetricInfo, NewMetric } from '../protocol/metrics.js';
 import type { ElementSpec, WorkerEvent } from '../protocol/messages.js';
 
 /** What the worker asks of every element it hosts. Calls resolve once the request has taken effect. */
@@ -41,6 +41,8 @@ export interface WorkerServices {
   /** Posts an event to the supervisor. */
   report(event: WorkerEvent): void;
   onConsumerEvent(listener: (event: ConsumerEvent) => void): void;
+  /** Asks the supervisor to register metrics for element `id` (see ElementContext.registerMetrics). */
+  registerMetrics(id: number, metrics: readonly NewMetric[], renameSuffix: string): Promise<MetricInfo[]>;
 }
 
 /** How an actor makes and ends instances of its kind. */
@@ -77,6 +79,7 @@ export class ElementHost<I> {
         remove: (element) => services.report({ type: 'remove-source', id: spec.id, element }),
         onConsumerEvent: (listener) => services.onConsumerEvent(listener),
       },
+      registerMetrics: (metrics, renameSuffix) => services.registerMetrics(spec.id, metrics, renameSuffix),
     };
   }
 

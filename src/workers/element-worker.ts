@@ -2,16 +2,17 @@
 // exposes the WorkerControl API to the supervisor over comlink, and reports element failures on
 // parentPort. Worker thread.
 
-import { actionRefusal, type ActionType } from '../protocol/element-kinds.js';
+import { AUTONOMOUS_REFUSALS, actionRefusal, type ActionType } from '../protocol/element-kinds.js';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { expose } from '../protocol/rpc.js';
 import { createLogger } from '../protocol/logging.js';
 import type { ConsumerEvent, ElementModule } from '../protocol/element.js';
 import type { MetricInfo } from '../protocol/metrics.js';
-import type { ElementSpec, WorkerControl, WorkerInit } from '../protocol/messages.js';
+import type { ElementSpec, RegistrationResult, WorkerControl, WorkerInit } from '../protocol/messages.js';
 import { errorText, type ElementActor, type WorkerServices } from './element-host.js';
 import { Coalescer, Fanout } from './links.js';
 import { SourceActor } from './source-actor.js';
+import { AutonomousSourceActor } from './autonomous-source-actor.js';
 import { TransformActor } from './transform-actor.js';
 import { OutputActor } from './output-actor.js';
 
@@ -19,17 +20,28 @@ const init = workerData as WorkerInit;
 const rootLog = createLogger(init.logLevel, init.pretty);
 const metrics = new Map<number, MetricInfo>(init.metrics.map((m) => [m.id, m]));
 const consumerListeners: Array<(event: ConsumerEvent) => void> = [];
+/** This worker's `register-metrics` requests awaiting their answer, by request number. */
+const registrations = new Map<number, (result: RegistrationResult) => void>();
+let nextRegistration = 1;
 const services: WorkerServices = {
   log: rootLog,
   metrics,
   report: (event) => parentPort!.postMessage(event),
   onConsumerEvent: (listener) => void consumerListeners.push(listener),
+  registerMetrics: (id, wanted, renameSuffix) =>
+    new Promise((resolve, reject) => {
+      const request = nextRegistration++;
+      registrations.set(request, (result) => ('error' in result ? reject(new Error(result.error)) : resolve(result.metrics)));
+      parentPort!.postMessage({ type: 'register-metrics', id, request, metrics: [...wanted], renameSuffix });
+    }),
 };
 /** Where this worker's elements send: its transform forwards here, its sources flush here. */
 const downstream = new Fanout(init.batchWindow);
 /** On a pool thread, what merges the batches its many sources flush together. */
 const coalescer = init.shared ? new Coalescer(downstream) : undefined;
 const actors = new Map<number, ElementActor>();
+/** Elements stopped for good (they stay until removed): once all are, this worker's links end. */
+const stopped = new Set<number>();
 let started = false;
 
 async function createActor(spec: ElementSpec): Promise<ElementActor> {
@@ -39,7 +51,8 @@ async function createActor(spec: ElementSpec): Promise<ElementActor> {
     throw new Error(`${spec.moduleUrl} does not export a ${spec.kind} element (export default define${spec.kind[0]!.toUpperCase()}${spec.kind.slice(1)}(…))`);
   }
   let created: ElementActor;
-  if (module.kind === 'source') created = new SourceActor(spec, module, services, coalescer ?? downstream, !init.shared);
+  if (module.kind === 'source' && 'autonomous' in module) created = new AutonomousSourceActor(spec, module, services, coalescer ?? downstream);
+  else if (module.kind === 'source') created = new SourceActor(spec, module, services, coalescer ?? downstream, !init.shared);
   else if (module.kind === 'transform') created = new TransformActor(spec, module, services, downstream);
   else created = new OutputActor(spec, module, services, init.outputBacklog);
   await created.init();
@@ -70,6 +83,7 @@ const control: WorkerControl = {
   async removeElement(id) {
     await actors.get(id)?.stop();
     actors.delete(id);
+    stopped.delete(id);
   },
   async start() {
     started = true;
@@ -83,16 +97,21 @@ const control: WorkerControl = {
   },
   async stop(id) {
     await actorFor('stop', id).stop();
-    // An element alone on its thread sends nothing more once stopped: its links end, so that its consumers
-    // stop waiting for it (an output has none). A pool thread's links still carry its other sources.
-    if (!init.shared) downstream.endAll();
+    stopped.add(id);
+    // A thread whose elements are all stopped sends nothing more: its links end, so that its consumers stop
+    // waiting for it (an output has none). A pool thread's links still carry the sources it will be given.
+    if (!init.shared && [...actors.keys()].every((a) => stopped.has(a))) downstream.endAll();
   },
-  // Only sources take these (ACTION_KINDS), and every source actor has them.
+  // Only sources take these (ACTION_KINDS), and only managed ones have them (the supervisor checks first).
   async setPeriod(id, periodNs) {
-    await actorFor('set-period', id).setPeriod!(periodNs);
+    const a = actorFor('set-period', id);
+    if (a.setPeriod === undefined) throw new Error(AUTONOMOUS_REFUSALS['set-period']);
+    await a.setPeriod(periodNs);
   },
   async triggerNow(id) {
-    await actorFor('trigger-now', id).triggerNow!();
+    const a = actorFor('trigger-now', id);
+    if (a.triggerNow === undefined) throw new Error(AUTONOMOUS_REFUSALS['trigger-now']);
+    await a.triggerNow();
   },
   restart: (id) => actor(id).restart(),
   async drain() {
@@ -116,6 +135,13 @@ const control: WorkerControl = {
   },
   detachOutput(linkId) {
     return downstream.detach(linkId);
+  },
+  addMetrics(added) {
+    for (const m of added) metrics.set(m.id, m);
+  },
+  metricsRegistered(request, result) {
+    registrations.get(request)?.(result);
+    registrations.delete(request);
   },
   consumerEvent(event) {
     for (const listener of consumerListeners) {

@@ -46,6 +46,34 @@ export function csvRows(path: string): string[][] {
   return lines.slice(1).filter((l) => l.length > 0).map((l) => l.split(';'));
 }
 
+/** A row of the csv output: its fixed columns, and every attribute (header columns and late ones) by key. */
+export interface CsvRecord {
+  readonly metric: string;
+  readonly timestamp: string;
+  readonly value: string;
+  readonly resource: string;
+  readonly consumer: string;
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+/** The rows of a csv output file as records (for files without quoted cells); [] while the file is missing. */
+export function csvRecords(path: string): CsvRecord[] {
+  if (!existsSync(path)) return [];
+  const [header, ...lines] = readFileSync(path, 'utf8').split('\n');
+  const keys = header!.split(';').slice(7, -1);
+  return lines
+    .filter((l) => l.length > 0)
+    .map((line) => {
+      const cells = line.split(';');
+      const attributes: Record<string, string> = {};
+      keys.forEach((k, i) => {
+        if (cells[7 + i] !== '') attributes[k] = cells[7 + i]!;
+      });
+      for (const pair of cells.at(-1)!.split(',').filter(Boolean)) attributes[pair.slice(0, pair.indexOf('='))] = pair.slice(pair.indexOf('=') + 1);
+      return { metric: cells[0]!, timestamp: cells[1]!, value: cells[2]!, resource: `${cells[3]}/${cells[4]}`, consumer: `${cells[5]}/${cells[6]}`, attributes };
+    });
+}
+
 /** Every line of the file ends with a newline and has as many cells as the header says (no half rows). */
 export function assertCompleteCsv(path: string): void {
   const text = readFileSync(path, 'utf8');

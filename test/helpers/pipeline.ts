@@ -53,7 +53,7 @@ export function pipeline(settings: Partial<PipelineSettings> = {}, logging: Pipe
   const f = registry.register('synthetic_0', F64, { base: '1', prefix: '' }, 'synthetic points');
   const logs: Array<{ level: number; msg: string }> = [];
   const log = logging.log ?? pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as { level: number; msg: string }) });
-  const supervisor = new Supervisor({ log, logLevel: logging.logLevel ?? 'silent', pretty: false, pipeline: { ...TEST_SETTINGS, ...settings } });
+  const supervisor = new Supervisor({ log, logLevel: logging.logLevel ?? 'silent', pretty: false, pipeline: { ...TEST_SETTINGS, ...settings }, registry });
   return {
     supervisor,
     registry,

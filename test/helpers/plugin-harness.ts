@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { stringify } from 'smol-toml';
 import { Agent } from '../../src/agent/agent.js';
 import { loadConfig } from '../../src/agent/config/loader.js';
-import { definePlugin, isDerived, t as schema, type AnyPlugin, type DerivedMetricSpec, type MetricSpec, type MetricSpecs } from '../../src/agent/plugin-api.js';
+import { definePlugin, isDerived, isForeign, t as schema, type AnyPlugin, type DerivedMetricSpec, type ForeignMetricSpec, type MetricSpec, type MetricSpecs } from '../../src/agent/plugin-api.js';
 import type { ControlAction, ElementSummary } from '../../src/control/control-target.js';
 import { U64, type AttrValue, type ResourceRef, type Timestamp } from '../../src/protocol/batch.js';
 import { parseUnit, unitEquals, unitUniqueName } from '../../src/protocol/units.js';
@@ -186,15 +186,20 @@ export function declaredPattern(name: string): RegExp {
   return new RegExp(`^${parts.join('([a-z0-9_]+)')}$`);
 }
 
-/** The declaration of metric `name` among `specs`: its own entry, else the family whose pattern it matches. */
-export function declarationOf(specs: MetricSpecs, name: string): { key: string; spec: MetricSpec | DerivedMetricSpec } | undefined {
+type Declaration = { key: string; spec: MetricSpec | DerivedMetricSpec | ForeignMetricSpec };
+
+/**
+ * The declaration of metric `name` among `specs`: its own entry, else the family whose pattern it matches,
+ * else a family of foreign metrics (which takes any name).
+ */
+export function declarationOf(specs: MetricSpecs, name: string): Declaration | undefined {
   if (Object.hasOwn(specs, name)) return { key: name, spec: specs[name]! };
-  const family = Object.keys(specs).find((key) => key.includes('<') && declaredPattern(key).test(name));
+  const family = Object.keys(specs).find((key) => key.includes('<') && (isForeign(specs[key]!) || declaredPattern(key).test(name)));
   return family === undefined ? undefined : { key: family, spec: specs[family]! };
 }
 
 function checkDeclarations(agent: Agent, plugins: readonly AnyPlugin[], points: RecordedPoint[]): void {
-  const declarationFor = (name: string): { key: string; spec: MetricSpec | DerivedMetricSpec } => {
+  const declarationFor = (name: string): Declaration => {
     // A plugin's own name first: a family whose names come from the config (energy-attribution's
     // `<formula>`) would match the metrics of the plugins it reads too.
     for (const p of plugins) if (Object.hasOwn(p.metrics ?? {}, name)) return { key: name, spec: p.metrics![name]! };
@@ -206,6 +211,7 @@ function checkDeclarations(agent: Agent, plugins: readonly AnyPlugin[], points: 
   };
   for (const m of agent.registry.all()) {
     const { key, spec } = declarationFor(m.name);
+    if (isForeign(spec)) continue; // its unit and type are the sender's
     if (isDerived(spec)) {
       // `<metric>_sum` has the unit and type of the metric its placeholder names.
       const input = agent.registry.byName(declaredPattern(key).exec(m.name)![1]!);
@@ -219,6 +225,7 @@ function checkDeclarations(agent: Agent, plugins: readonly AnyPlugin[], points: 
   }
   for (const p of points) {
     const { spec } = declarationFor(p.metric);
+    if (isForeign(spec)) continue; // its attributes are the sender's
     const keys = (spec.attributes ?? []).map(declaredPattern);
     for (const key of Object.keys(p.attributes)) {
       assert.ok(keys.some((k) => k.test(key)), `${p.metric}: attribute ${key} is not declared (declared: ${(spec.attributes ?? []).join(', ') || 'none'})`);
