@@ -103,17 +103,23 @@ export interface AgentProcess {
 export interface AgentProcessOptions {
   cwd: string;
   env?: NodeJS.ProcessEnv;
-  /** Run as this user (the test must run as root): for permission errors, which root never gets. */
-  user?: { uid: number; gid: number };
+  /**
+   * Run without the capabilities that let root read any file (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH), through
+   * util-linux's setpriv: for permission errors, which root never gets otherwise. The agent stays root, so it
+   * reaches the checkout whatever the modes of the directories above it.
+   */
+  withoutFileCapabilities?: boolean;
 }
 
 /** Starts `node dist/src/main.js ARGS` in `cwd` (JSON logs, no TTY). */
 export function startAgent(args: string[], opts: AgentProcessOptions): AgentProcess {
-  const child = spawn(process.execPath, ['--enable-source-maps', MAIN_JS, ...args], {
+  const command = [process.execPath, '--enable-source-maps', MAIN_JS, ...args];
+  const dropped = '-dac_override,-dac_read_search';
+  if (opts.withoutFileCapabilities) command.unshift('setpriv', `--inh-caps=${dropped}`, `--bounding-set=${dropped}`);
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: opts.cwd,
     env: { ...process.env, NO_PRETTY: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...opts.user,
   });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'smol-toml';
 import { F64 } from '../../protocol/batch.js';
@@ -188,15 +188,16 @@ test('a zone the plugin does not know, or a counter that is no number, stops the
 test('counters the agent may not read stop the start, naming the file, with the remedies in the log', async (t) => {
   const powercap = fakePowercap(t);
   const locked = powercap.energyFile('intel-rapl:1/intel-rapl:1:2');
-  // As the kernel has it since Linux 5.10: owned by root, readable by root only. Root reads any file, so a
-  // test run as root runs the agent as nobody; any other user is kept out by mode 000.
+  // As the kernel has it since Linux 5.10, readable by its owner only. Root reads any file, so a test run as
+  // root gives the file to nobody and runs the agent without the capabilities that bypass file modes; any
+  // other user is kept out by mode 000.
   const asRoot = process.getuid?.() === 0;
+  if (asRoot) chownSync(locked, 65534, 65534);
   chmodSync(locked, asRoot ? 0o400 : 0o000);
   const dir = tempDir('rapl-eacces-');
   t.after(() => rmrf(dir));
-  for (const d of [dir, powercap.root]) chmodSync(d, 0o755);
   writeFileSync(join(dir, 'c.toml'), stringify({ plugins: { rapl: { powercap_root: powercap.root } } }));
-  const { code, output } = await runAgentToEnd(['--config', 'c.toml', '--no-default-config', 'run'], { cwd: dir, ...(asRoot ? { user: { uid: 65534, gid: 65534 } } : {}) });
+  const { code, output } = await runAgentToEnd(['--config', 'c.toml', '--no-default-config', 'run'], { cwd: dir, withoutFileCapabilities: asRoot });
   assert.equal(code, 1, output);
   assert.ok(
     output.endsWith(
