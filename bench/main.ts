@@ -13,10 +13,11 @@ import { sources } from './sources.js';
 import { prometheus } from './prometheus.js';
 import { relay } from './relay.js';
 import { influxdb } from './influxdb.js';
+import { otlp } from './otlp.js';
 import { REPO_ROOT, log, machineFacts, renderMarkdown, renderTable, type Row, type Scenario } from './util.js';
 
 /** Every scenario, in the order a full run takes them. A new scenario is one file and one entry here. */
-const SCENARIOS: readonly Scenario[] = [throughput, frequency, control, csv, idle, sources, prometheus, influxdb, relay];
+const SCENARIOS: readonly Scenario[] = [throughput, frequency, control, csv, idle, sources, prometheus, influxdb, otlp, relay];
 
 const USAGE = `usage: npm run bench [-- [NAME…] [--json] [--markdown]]
   NAME        scenarios to run (default: all): ${SCENARIOS.map((s) => s.name).join(', ')}

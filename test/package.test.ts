@@ -166,10 +166,25 @@ test('npm pack ships the built agent without tests; the tarball installs and run
   // Every package the shipped code imports is a runtime dependency; the build tools are not.
   const imported = new Set(built.flatMap((f) => bareImports(readFileSync(join(project, f), 'utf8'))));
   assert.deepEqual([...imported].filter((n) => !(n in PKG.dependencies)), [], 'bare imports of dist/src are all in dependencies');
-  assert.deepEqual(Object.keys(PKG.dependencies).sort(), ['comlink', 'jsep', 'pino', 'pino-pretty', 'protobufjs', 'smol-toml', 'snappyjs', 'uplot']);
-  // Dev only: the build tools, prom-client (the baseline of `npm run bench -- prometheus`) and puppeteer-core
-  // (the plot tests drive Debian's chromium with it).
-  assert.deepEqual(Object.keys(PKG.devDependencies).sort(), ['@types/node', 'prom-client', 'puppeteer-core', 'typescript']);
+  assert.deepEqual(Object.keys(PKG.dependencies).sort(), [
+    '@grpc/grpc-js',
+    '@opentelemetry/api',
+    '@opentelemetry/otlp-transformer',
+    '@opentelemetry/resources',
+    '@opentelemetry/sdk-metrics',
+    'comlink',
+    'jsep',
+    'pino',
+    'pino-pretty',
+    'protobufjs',
+    'smol-toml',
+    'snappyjs',
+    'uplot',
+  ]);
+  // Dev only: the build tools; prom-client (the baseline of `npm run bench -- prometheus`); puppeteer-core
+  // (the plot tests drive Debian's chromium with it); and the OTLP decoder generated from the official
+  // definitions, which the opentelemetry tests' receiver reads requests with.
+  assert.deepEqual(Object.keys(PKG.devDependencies).sort(), ['@types/node', 'otlp-transformer-pbjs', 'prom-client', 'puppeteer-core', 'typescript']);
   assert.equal(PKG.engines['node'], '>=20');
 
   // npm install -g into a temporary prefix (dependencies from the npm cache or the registry).

@@ -62,7 +62,7 @@ test("the Rust agent's default config for our plugins loads, with one note per t
   );
   // The disabled tables of the Rust agent's other plugins are accepted and are no plugins of ours; its
   // disabled rapl, prometheus-exporter, influxdb and relay tables are ours, read with our defaults for the keys they lack.
-  assert.deepEqual(cfg.disabled, ['rapl', 'prometheus-exporter', 'influxdb', 'relay-client', 'relay-server', 'synthetic', 'filter', 'energy-attribution', 'prometheus-remote-write']);
+  assert.deepEqual(cfg.disabled, ['rapl', 'prometheus-exporter', 'influxdb', 'relay-client', 'relay-server', 'synthetic', 'filter', 'energy-attribution', 'prometheus-remote-write', 'opentelemetry']);
   const configOf = (name: string) => cfg.plugins.find((p) => p.plugin.name === name)!.config;
   assert.deepEqual(configOf('energy-to-carbon'), { mode: 'world_avg' });
   assert.deepEqual(configOf('aggregation'), { interval: '1m', function: 'Sum', metrics: [], keep_inputs: false });

@@ -13,6 +13,7 @@ import energyAttribution from './energy-attribution/index.js';
 import prometheusExporter from './prometheus-exporter/index.js';
 import prometheusRemoteWrite from './prometheus-remote-write/index.js';
 import influxdb from './influxdb/index.js';
+import openTelemetry from './opentelemetry/index.js';
 import rapl from './rapl/index.js';
 import energyToCarbon from './energy-to-carbon/index.js';
 import aggregation from './aggregation/index.js';
@@ -31,6 +32,7 @@ export const PLUGINS: readonly AnyPlugin[] = [
   prometheusExporter,
   prometheusRemoteWrite,
   influxdb,
+  openTelemetry,
   rapl,
   energyToCarbon,
   aggregation,

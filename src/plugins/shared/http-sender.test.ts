@@ -63,7 +63,7 @@ test('5xx and 429 are to be retried after a backoff that doubles, honouring Retr
   assert.deepEqual(await sender.send(Buffer.from('payload')), { retryAfterMs: 5, error: `${url}: HTTP 503: busy 1` });
   assert.deepEqual(await sender.send(Buffer.from('payload')), { retryAfterMs: 10, error: `${url}: HTTP 500: busy 2` });
   assert.deepEqual(await sender.send(Buffer.from('payload')), { retryAfterMs: 240, error: `${url}: HTTP 429: busy 3` }, 'Retry-After (1 s) beats the 20 ms backoff, capped at 6 × the 40 ms maximum');
-  assert.deepEqual(await sender.send(Buffer.from('payload')), { accepted: true });
+  assert.deepEqual(await sender.send(Buffer.from('payload')), { accepted: true, response: new Uint8Array() });
   assert.equal(seen.length, 4);
   for (const s of seen) {
     assert.equal(s.body.toString(), 'payload');
@@ -90,7 +90,7 @@ test('the backoff stops doubling at its maximum and starts again from the minimu
   }
   assert.deepEqual(waits, [5, 10, 20, 40, 40, 40]);
   ok = true;
-  assert.deepEqual(await sender.send(Buffer.from('x')), { accepted: true });
+  assert.deepEqual(await sender.send(Buffer.from('x')), { accepted: true, response: new Uint8Array() });
   ok = false;
   assert.deepEqual(await sender.send(Buffer.from('x')), { retryAfterMs: 5, error: `${url}: HTTP 502` });
 });
@@ -120,7 +120,7 @@ test('a refused connection is to be retried; once a server listens on the port t
   const outcome = await sender.send(Buffer.from('late'));
   assert.ok('retryAfterMs' in outcome && /ECONNREFUSED/.test(outcome.error), JSON.stringify(outcome));
   const second = await serve(t, (_n, _req, res) => res.end(), port);
-  assert.deepEqual(await sender.send(Buffer.from('late')), { accepted: true });
+  assert.deepEqual(await sender.send(Buffer.from('late')), { accepted: true, response: new Uint8Array() });
   assert.equal(second.seen[0]!.body.toString(), 'late');
 });
 
@@ -155,6 +155,18 @@ test('Retry-After in seconds or as a date, capped', () => {
   assert.ok(retryAfterMs(inFiveSeconds, 60_000) > 3000);
 });
 
+test("the caller's rule says which statuses are retried; an accepted answer's body comes back", async (t) => {
+  const statuses = [500, 502, 200];
+  const { url } = await serve(t, (n, _req, res) => {
+    res.writeHead(statuses[n - 1]!);
+    res.end(n === 3 ? 'partial' : `status ${statuses[n - 1]}`);
+  });
+  const sender = new HttpSender(options(url, logs().log, { retryable: (status) => status === 502 }));
+  assert.deepEqual(await sender.send(Buffer.from('x')), { accepted: false, status: 500, message: 'status 500' });
+  assert.deepEqual(await sender.send(Buffer.from('x')), { retryAfterMs: 5, error: `${url}: HTTP 502: status 502` });
+  assert.deepEqual(await sender.send(Buffer.from('x')), { accepted: true, response: new Uint8Array(Buffer.from('partial')) });
+});
+
 test('with gzip the body goes compressed, with Content-Encoding: gzip, and the same on a retry', async (t) => {
   const { url, seen } = await serve(t, (n, _req, res) => {
     res.writeHead(n === 1 ? 503 : 204);
@@ -163,7 +175,7 @@ test('with gzip the body goes compressed, with Content-Encoding: gzip, and the s
   const sender = new HttpSender(options(url, logs().log, { gzip: true }));
   const body = Buffer.from('m value=1 1\n'.repeat(100));
   assert.ok('retryAfterMs' in (await sender.send(body)));
-  assert.deepEqual(await sender.send(body), { accepted: true });
+  assert.deepEqual(await sender.send(body), { accepted: true, response: new Uint8Array() });
   for (const s of seen) {
     assert.equal(s.headers['content-encoding'], 'gzip');
     assert.ok(s.body.length < body.length, `${s.body.length} bytes sent for ${body.length}`);

@@ -1,9 +1,11 @@
 // One HTTP sender for every push output (Prometheus remote write, InfluxDB, OTLP over HTTP). `send(body)`
-// makes one attempt and says what became of it: accepted (2xx); refused for good (a 4xx other than 429: the
-// points are dropped, the server's message logged at most once a minute); or to be tried again (5xx, 429,
-// no answer) after a delay that doubles with each failure in a row, honouring Retry-After. The output turns
-// that into its write outcome and the agent keeps the points in the output's backlog meanwhile, so a sender
-// never waits: the agent's backlog holds what an outage would otherwise cost. Worker thread (or any thread).
+// makes one attempt and says what became of it: accepted (2xx); refused for good (by default a 4xx other than
+// 429: the points are dropped, the server's message logged at most once a minute); or to be tried again (by
+// default 5xx and 429; no answer) after a delay that doubles with each failure in a row, honouring
+// Retry-After. The counting, the backoff and the log lines are send-attempts.ts's, which other transports
+// share. The output turns that into its write outcome and the agent keeps the points in the output's
+// backlog meanwhile, so a sender never waits: the agent's backlog holds what an outage would otherwise
+// cost. Worker thread (or any thread).
 //
 // Authentication (basic or bearer, each from the config or from a file read before every request, so a
 // rotated secret is picked up), the caller's headers, gzip of the body, the timeout of each attempt and the
@@ -14,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { Log } from '../../protocol/element-api.js';
+import { SendAttempts, type RetryLater, type SenderStats } from './send-attempts.js';
 
 export interface HttpSenderOptions {
   /** Element name, for log lines. */
@@ -36,27 +39,20 @@ export interface HttpSenderOptions {
   readonly log: Log;
   /** Minimum time between two log lines about refused requests (default one minute). */
   readonly rejectLogIntervalMs?: number;
+  /** Which non-2xx statuses are worth another attempt (default `isRetryable`); the others are refused for good. */
+  readonly retryable?: (status: number) => boolean;
+  /** The message of an error answer's body (default: the body as text), for a protocol that encodes it. */
+  readonly errorMessage?: (body: Uint8Array, contentType: string | null) => string;
 }
 
 /** What became of one attempt. */
 export type SendOutcome =
-  | { readonly accepted: true }
+  /** `response` is the body of the answer (OTLP carries partial success there). */
+  | { readonly accepted: true; readonly response: Uint8Array }
   /** Refused for good: its points are dropped. */
   | { readonly accepted: false; readonly status: number; readonly message: string }
   /** Not taken: send the same body again after `retryAfterMs`. */
-  | { readonly retryAfterMs: number; readonly error: string };
-
-/** What the sender did so far, for tests and the close log line. */
-export interface SenderStats {
-  /** Requests the server accepted. */
-  accepted: number;
-  /** Requests the server refused for good. */
-  rejected: number;
-  /** Attempts that failed and are to be tried again. */
-  retries: number;
-  /** The last failure (to retry or refused), or undefined. */
-  lastError: string | undefined;
-}
+  | RetryLater;
 
 /** Statuses worth another attempt: server errors and 429 Too Many Requests. */
 export function isRetryable(status: number): boolean {
@@ -67,19 +63,20 @@ const MAX_MESSAGE = 512;
 const gzipAsync = promisify(gzip);
 
 /** What one request came to, before the sender decides what it means. */
-type Answer = { readonly ok: true } | { readonly ok: false; readonly status: number; readonly message: string; readonly retryAfter: string | null } | { readonly ok: false; readonly error: string };
+type Answer = { readonly ok: true; readonly body: Uint8Array } | { readonly ok: false; readonly status: number; readonly message: string; readonly retryAfter: string | null } | { readonly ok: false; readonly error: string };
 
 export class HttpSender {
   readonly #o: HttpSenderOptions;
   readonly #closing = new AbortController();
-  readonly stats: SenderStats = { accepted: 0, rejected: 0, retries: 0, lastError: undefined };
-  #lastRejectLog = -Infinity;
-  #rejectsNotLogged = 0;
-  /** Failed attempts in a row (logged once when the streak starts, once when it ends); sets the backoff. */
-  #failuresInARow = 0;
+  readonly #attempts: SendAttempts;
 
   constructor(options: HttpSenderOptions) {
     this.#o = options;
+    this.#attempts = new SendAttempts({ ...options, target: options.url });
+  }
+
+  get stats(): SenderStats {
+    return this.#attempts.stats;
   }
 
   /** Aborts the request in progress, if any (its outcome is then a retry). */
@@ -101,32 +98,19 @@ export class HttpSender {
   async send(body: Uint8Array): Promise<SendOutcome> {
     const answer = await this.#request(body);
     if (answer.ok) {
-      this.stats.accepted++;
-      if (this.#failuresInARow > 0) {
-        this.#o.log.info(`${this.#o.name}: ${this.#o.url} accepts requests again (after ${this.#failuresInARow} failed attempts)`);
-        this.#failuresInARow = 0;
-      }
-      return { accepted: true };
+      this.#attempts.accepted();
+      return { accepted: true, response: answer.body };
     }
     const failure = describeAnswer(answer);
     let retryAfter = 0;
     if ('status' in answer) {
-      if (!isRetryable(answer.status)) {
-        this.stats.rejected++;
-        this.stats.lastError = failure;
-        this.#logRejection(failure);
+      if (!(this.#o.retryable ?? isRetryable)(answer.status)) {
+        this.#attempts.refused(failure);
         return { accepted: false, status: answer.status, message: answer.message };
       }
       retryAfter = retryAfterMs(answer.retryAfter, this.#o.maxBackoffMs * 6);
     }
-    this.stats.retries++;
-    this.stats.lastError = failure;
-    const backoff = Math.min(this.#o.minBackoffMs * 2 ** this.#failuresInARow, this.#o.maxBackoffMs);
-    const wait = Math.max(backoff, retryAfter);
-    if (this.#failuresInARow++ === 0) {
-      this.#o.log.warn(`${this.#o.name}: ${this.#o.url}: ${failure}; the points are kept and sent again with backoff (up to ${this.#o.maxBackoffMs} ms between attempts)`);
-    } else this.#o.log.debug({ attempt: this.#failuresInARow, wait }, `${this.#o.name}: ${failure}; retrying`);
-    return { retryAfterMs: wait, error: `${this.#o.url}: ${failure}` };
+    return this.#attempts.retry(failure, retryAfter);
   }
 
   async #request(body: Uint8Array): Promise<Answer> {
@@ -142,11 +126,8 @@ export class HttpSender {
         body,
         signal: AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#o.timeoutMs)]),
       });
-      if (res.ok) {
-        await res.arrayBuffer();
-        return { ok: true };
-      }
-      return { ok: false, status: res.status, message: await readMessage(res), retryAfter: res.headers.get('retry-after') };
+      if (res.ok) return { ok: true, body: new Uint8Array(await res.arrayBuffer()) };
+      return { ok: false, status: res.status, message: await readMessage(res, this.#o.errorMessage), retryAfter: res.headers.get('retry-after') };
     } catch (e) {
       return { ok: false, error: this.#closing.signal.aborted ? 'sender closed' : describeFetchError(e, this.#o.timeoutMs) };
     }
@@ -162,18 +143,6 @@ export class HttpSender {
     else if (this.#o.bearerToken !== undefined) h['Authorization'] = `Bearer ${this.#o.bearerToken}`;
     return h;
   }
-
-  #logRejection(failure: string): void {
-    const now = performance.now();
-    if (now - this.#lastRejectLog < (this.#o.rejectLogIntervalMs ?? 60_000)) {
-      this.#rejectsNotLogged++;
-      return;
-    }
-    const more = this.#rejectsNotLogged > 0 ? ` (and ${this.#rejectsNotLogged} more refused requests since the last message)` : '';
-    this.#o.log.error(`${this.#o.name}: ${this.#o.url} refused a request, its points are dropped: ${failure}${more}`);
-    this.#lastRejectLog = now;
-    this.#rejectsNotLogged = 0;
-  }
 }
 
 /** A file holding a secret: its content without the trailing line break. */
@@ -186,9 +155,9 @@ function describeAnswer(answer: Exclude<Answer, { ok: true }>): string {
   return `HTTP ${answer.status}${answer.message ? `: ${answer.message}` : ''}`;
 }
 
-async function readMessage(res: Response): Promise<string> {
+async function readMessage(res: Response, decode?: HttpSenderOptions['errorMessage']): Promise<string> {
   try {
-    const text = (await res.text()).trim();
+    const text = (decode === undefined ? await res.text() : decode(new Uint8Array(await res.arrayBuffer()), res.headers.get('content-type'))).trim();
     return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text;
   } catch {
     return '';
