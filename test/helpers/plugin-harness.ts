@@ -94,7 +94,13 @@ const PIPELINE = {
  */
 export async function startPlugin(t: TestContext, plugin: AnyPlugin, options: HarnessOptions = {}): Promise<PluginRun> {
   const dir = tempDir(`alumet-${plugin.name}-`);
-  t.after(() => rmrf(dir));
+  let started: Agent | undefined;
+  // One hook, the agent stopped first: its recorder may still be writing into the directory (hooks run in the
+  // order they were added, so two hooks would remove the directory first).
+  t.after(async () => {
+    await started?.stop();
+    rmrf(dir);
+  });
   const output = join(dir, 'points.jsonl');
   const tables: Record<string, unknown> = {};
   for (const other of options.with ?? []) tables[other.plugin.name] = other.config ?? {};
@@ -115,7 +121,7 @@ export async function startPlugin(t: TestContext, plugin: AnyPlugin, options: Ha
     logLevel: options.workerLogLevel ?? 'silent',
     pretty: false,
   });
-  t.after(() => agent.stop());
+  started = agent;
   await agent.start();
 
   const points = (): RecordedPoint[] => readPoints(output);

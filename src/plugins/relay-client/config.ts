@@ -14,7 +14,7 @@ export const relayClientSchema = t.table({
   /** Longest a point waits for its message to fill up. */
   buffer_timeout: t.duration('30s', { min: '1ms', max: '24d' }),
   retry: t.table({
-    /** Failed attempts in a row with a growing delay; then one error line, and attempts go on every max_delay. */
+    /** Retries after a failed attempt: once they have all failed too, one error line, and attempts go on every max_delay. */
     max_times: t.int(8, { min: 0, max: 65535 }),
     /** Wait after the first failed attempt, doubled after each one… */
     initial_delay: t.duration('500ms', { min: '1ms' }),

@@ -7,10 +7,10 @@
 
 import { U64, UNITS, defineOutput, parseDuration, unitUniqueName, type Batch, type ElementContext, type MetricInfo, type Output, type WriteOutcome } from '../../protocol/element-api.js';
 import { MAX_BODY_BYTES, HEADER_BYTES, encodeRegisterMetrics, type WireMetric } from '../shared/relay-messages.js';
-import { parseSocketAddress, type SocketAddress } from '../shared/socket-address.js';
+import { formatSocketAddress, parseSocketAddress, type SocketAddress } from '../shared/socket-address.js';
 import type { RelayOutputConfig } from './config.js';
 import { encodeMeasurements, encodedAttribute } from './encode-measurements.js';
-import { RetryDelay } from './retry-delay.js';
+import { SendAttempts } from '../shared/send-attempts.js';
 import { ServerLink } from './server-link.js';
 
 /** The attribute that carries a custom unit, which a Rust server would refuse as the metric's unit. */
@@ -23,24 +23,25 @@ class RelayOutput implements Output {
   readonly #config: RelayOutputConfig;
   readonly #ctx: ElementContext;
   readonly #server: SocketAddress;
-  readonly #retry: RetryDelay;
+  readonly #attempts: SendAttempts;
   #link: ServerLink | undefined;
   /** Metric ids registered on the current link. */
   #registered = new Set<number>();
   /** The `unit` attribute of the points of each metric with a custom unit, by metric id (undefined: none). */
   readonly #unitAttributes = new Map<number, Buffer | undefined>();
-  #messages = 0;
 
   constructor(config: RelayOutputConfig, ctx: ElementContext) {
     this.#config = config;
     this.#ctx = ctx;
     this.#server = parseSocketAddress(config.relay_server, 1) as SocketAddress; // the plugin's check has refused anything else
     this.batching = { maxPoints: config.buffer_max_length, flushIntervalMs: ms(config.buffer_timeout), backlogPoints: config.max_backlog_points };
-    this.#retry = new RetryDelay({
+    // The Rust client gives up after the first attempt and retry.max_times retries; this one says so, and goes on.
+    this.#attempts = new SendAttempts({
       name: ctx.name,
-      initialMs: ms(config.retry.initial_delay),
-      maxMs: ms(config.retry.max_delay),
-      maxTimes: config.retry.max_times,
+      target: formatSocketAddress(this.#server),
+      minBackoffMs: ms(config.retry.initial_delay),
+      maxBackoffMs: ms(config.retry.max_delay),
+      errorAfterFailures: config.retry.max_times + 1,
       log: ctx.log,
     });
   }
@@ -56,10 +57,9 @@ class RelayOutput implements Output {
     } catch (e) {
       this.#link?.close();
       this.#link = undefined;
-      return this.#retry.failed((e as Error).message);
+      return this.#attempts.retry((e as Error).message);
     }
-    this.#messages++;
-    this.#retry.succeeded(this.#config.relay_server);
+    this.#attempts.accepted();
     return unknown === 0 ? undefined : { rejected: unknown };
   }
 
@@ -72,7 +72,8 @@ class RelayOutput implements Output {
 
   close(): void {
     this.#link?.close();
-    this.#ctx.log.info(`${this.#ctx.name}: ${this.#messages} SendMeasurements messages sent to ${this.#config.relay_server}`);
+    const { accepted, retries } = this.#attempts.stats;
+    this.#ctx.log.info(`${this.#ctx.name}: ${accepted} writes to ${this.#config.relay_server} done, ${retries} failed attempts`);
   }
 
   /** The open link, or a new one: greeted, accepted, and told every metric this agent has. */

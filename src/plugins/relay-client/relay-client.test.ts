@@ -72,10 +72,10 @@ test('buffer_timeout is a real timer: a message that never fills goes once its o
 
 test('a failed handshake is an error that names the server and says what it did, and is tried again', async (t) => {
   const cases: Array<[string, (peer: RelayPeer) => void, (port: number) => RegExp]> = [
-    ['refuses the protocol version', (peer) => answerGreets(peer, 3), (p) => new RegExp(`^127\\.0\\.0\\.1:${p} refused the handshake: it speaks relay protocol version 3 \\(alumet 0\\.9\\.5, relay plugin 0\\.6\\.0\\), this client speaks 2$`)],
-    ['never answers', () => undefined, (p) => new RegExp(`^127\\.0\\.0\\.1:${p} did not answer the Greet within 300 ms$`)],
-    ['closes without answering, as a Rust server of another version does', (peer) => (peer.onMessage = () => peer.socket.destroy()), (p) => new RegExp(`^127\\.0\\.0\\.1:${p} closed the connection without answering the Greet`)],
-    ['answers garbage', (peer) => (peer.onMessage = () => void peer.send(Buffer.from([0, 0, 0, 3, 0x05, 0x61, 0x62]))), (p) => new RegExp(`^127\\.0\\.0\\.1:${p} answered the Greet with something that is not a relay message: the sender: a length of 5`)],
+    ['refuses the protocol version', (peer) => answerGreets(peer, 3), (p) => new RegExp(`^127\\.0\\.0\\.1:${p}: refused the handshake: it speaks relay protocol version 3 \\(alumet 0\\.9\\.5, relay plugin 0\\.6\\.0\\), this client speaks 2$`)],
+    ['never answers', () => undefined, (p) => new RegExp(`^127\\.0\\.0\\.1:${p}: did not answer the Greet within 300 ms$`)],
+    ['closes without answering, as a Rust server of another version does', (peer) => (peer.onMessage = () => peer.socket.destroy()), (p) => new RegExp(`^127\\.0\\.0\\.1:${p}: closed the connection without answering the Greet`)],
+    ['answers garbage', (peer) => (peer.onMessage = () => void peer.send(Buffer.from([0, 0, 0, 3, 0x05, 0x61, 0x62]))), (p) => new RegExp(`^127\\.0\\.0\\.1:${p}: answered the Greet with something that is not a relay message: the sender: a length of 5`)],
   ];
   for (const [what, behave, error] of cases) {
     const server = await rawRelayServer(behave);

@@ -1,8 +1,9 @@
 // The relay client's connection to its server (worker thread of the relay-client output): connect, Greet,
 // and wait for a GreetResponse that accepts, all within the handshake timeout; then messages are written
-// one after the other. Any failure is an error that names the server and says what it did. When the server
-// ends its side (it is shutting down), the link ends its own and is no longer used: everything written
-// before reaches the server, which reads until our end, and the next write opens a new link.
+// one after the other. Any failure is an error that says what the server did (the caller names the
+// server). When the server ends its side (it is shutting down), the link ends its own and is no longer
+// used: everything written before reaches the server, which reads until our end, and the next write opens
+// a new link.
 
 import { connect, type Socket } from 'node:net';
 import type { Log } from '../../protocol/element-api.js';
@@ -11,27 +12,25 @@ import { FrameReader } from '../shared/relay-frames.js';
 import { ALUMET_CORE_VERSION, PROTOCOL_VERSION, RELAY_PLUGIN_VERSION, Variant, encodeGreet, readGreetResponse, readMessageStart, variantName } from '../shared/relay-messages.js';
 import { formatSocketAddress, type SocketAddress } from '../shared/socket-address.js';
 
-/** A connection or handshake that failed: the message names the server. */
+/** A connection or handshake that failed: the message says what the server did. */
 export class LinkError extends Error {
   override readonly name = 'LinkError';
 }
 
 export class ServerLink {
   readonly #socket: Socket;
-  readonly #server: string;
   #failure: string | undefined;
 
-  private constructor(socket: Socket, server: string) {
+  private constructor(socket: Socket) {
     this.#socket = socket;
-    this.#server = server;
     // After the handshake the server has nothing to say; what it sends anyway is read and ignored.
     socket.on('data', () => undefined);
     socket.on('end', () => {
-      this.#failure ??= `${server} closed the connection`;
+      this.#failure ??= 'closed the connection';
       socket.end();
     });
-    socket.on('error', (e: NodeJS.ErrnoException) => (this.#failure ??= `${server}: ${describe(e)}`));
-    socket.on('close', () => (this.#failure ??= `${server} closed the connection`));
+    socket.on('error', (e: NodeJS.ErrnoException) => (this.#failure ??= describe(e)));
+    socket.on('close', () => (this.#failure ??= 'closed the connection'));
   }
 
   /** Connects, greets as `clientName`, and resolves once the server has accepted; rejects with a LinkError. */
@@ -47,17 +46,15 @@ export class ServerLink {
         reject(new LinkError(message));
       };
       const timer = setTimeout(
-        () => fail(connected ? `${server} did not answer the Greet within ${timeoutMs} ms` : `could not connect to ${server} within ${timeoutMs} ms`),
+        () => fail(connected ? `did not answer the Greet within ${timeoutMs} ms` : `could not connect within ${timeoutMs} ms`),
         timeoutMs,
       );
       socket.once('connect', () => {
         connected = true;
         socket.write(encodeGreet(clientName, { alumetCoreVersion: ALUMET_CORE_VERSION, relayPluginVersion: RELAY_PLUGIN_VERSION, protocolVersion: PROTOCOL_VERSION }));
       });
-      socket.on('error', (e: NodeJS.ErrnoException) => fail(`${server}: ${describe(e)}`));
-      socket.on('close', () =>
-        fail(`${server} closed the connection without answering the Greet (a Rust relay server does so when it speaks another protocol version than ${PROTOCOL_VERSION})`),
-      );
+      socket.on('error', (e: NodeJS.ErrnoException) => fail(describe(e)));
+      socket.on('close', () => fail(`closed the connection without answering the Greet (a Rust relay server does so when it speaks another protocol version than ${PROTOCOL_VERSION})`));
       socket.on('data', (chunk: Buffer) => {
         frames.push(chunk);
         let body: Buffer | undefined;
@@ -65,19 +62,19 @@ export class ServerLink {
           body = frames.next();
           if (body === undefined) return;
           const { variant, reader } = readMessageStart(body);
-          if (variant !== Variant.GreetResponse) return fail(`${server} answered the Greet with a ${variantName(variant)} message, not a GreetResponse`);
+          if (variant !== Variant.GreetResponse) return fail(`answered the Greet with a ${variantName(variant)} message, not a GreetResponse`);
           const answer = readGreetResponse(reader);
           if (!answer.accept) {
             return fail(
-              `${server} refused the handshake: it speaks relay protocol version ${answer.protocolVersion} (alumet ${answer.serverAlumetCoreVersion}, relay plugin ${answer.serverRelayPluginVersion}), this client speaks ${PROTOCOL_VERSION}`,
+              `refused the handshake: it speaks relay protocol version ${answer.protocolVersion} (alumet ${answer.serverAlumetCoreVersion}, relay plugin ${answer.serverRelayPluginVersion}), this client speaks ${PROTOCOL_VERSION}`,
             );
           }
           clearTimeout(timer);
           socket.removeAllListeners();
           log.debug(`connected to ${server} (alumet ${answer.serverAlumetCoreVersion}, relay plugin ${answer.serverRelayPluginVersion})`);
-          resolve(new ServerLink(socket, server));
+          resolve(new ServerLink(socket));
         } catch (e) {
-          fail(`${server} answered the Greet with something that is not a relay message: ${e instanceof DecodeError ? e.message : String(e)}`);
+          fail(`answered the Greet with something that is not a relay message: ${e instanceof DecodeError ? e.message : String(e)}`);
         }
       });
     });
@@ -94,7 +91,7 @@ export class ServerLink {
     return new Promise((resolve, reject) => {
       this.#socket.write(message, (e) => {
         if (e === undefined || e === null) resolve();
-        else reject(new LinkError(this.#failure ?? `${this.#server}: ${describe(e as NodeJS.ErrnoException)}`));
+        else reject(new LinkError(this.#failure ?? describe(e as NodeJS.ErrnoException)));
       });
     });
   }

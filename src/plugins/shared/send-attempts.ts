@@ -30,6 +30,8 @@ export interface SendAttemptsOptions {
   readonly log: Log;
   /** Minimum time between two log lines about refused requests (default one minute). */
   readonly rejectLogIntervalMs?: number;
+  /** After this many failed attempts in a row, one error line says so; the attempts go on (default: none). */
+  readonly errorAfterFailures?: number;
 }
 
 /** The outcome of an attempt to try again: the wait, and the error `status` shows. */
@@ -74,6 +76,8 @@ export class SendAttempts {
     const wait = Math.max(backoff, serverDelayMs);
     if (this.#failuresInARow++ === 0) {
       this.#o.log.warn(`${this.#o.name}: ${this.#o.target}: ${failure}; the points are kept and sent again with backoff (up to ${this.#o.maxBackoffMs} ms between attempts)`);
+    } else if (this.#failuresInARow === this.#o.errorAfterFailures) {
+      this.#o.log.error(`${this.#o.name}: ${this.#o.target}: ${this.#failuresInARow} attempts in a row failed, the last: ${failure}; still trying, every ${this.#o.maxBackoffMs} ms`);
     } else this.#o.log.debug({ attempt: this.#failuresInARow, wait }, `${this.#o.name}: ${failure}; retrying`);
     return { retryAfterMs: wait, error: `${this.#o.target}: ${failure}` };
   }
